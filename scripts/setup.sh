@@ -5,7 +5,7 @@
 set -euo pipefail
 HWNAS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HWNAS_PACKAGES=(g++ cmake ccache libeigen3-dev xtensor-dev xtl-dev libxsimd-dev libopenblas-dev libfmt-dev
-  doctest-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist)
+  doctest-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist)
 
 hwnas_install_packages() {
   local missing=()
