@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+
+#include <hwnas/io/cli.hpp>
+#include <hwnas/io/progress.hpp>
+#include <hwnas/latency/measure.hpp>
+
+using namespace hwnas;
+
+TEST_CASE("cli parses options and flags and names bad ones") {
+    cli c("prog", "test program");
+    c.option("out", "", "output directory", true).option("epochs", "5", "epochs").flag("full", "long run");
+    const char* argv[] = {"prog", "--out", "/tmp/x", "--epochs=7", "--full"};
+    REQUIRE(c.parse(5, argv));
+    CHECK(c.str("out") == "/tmp/x");
+    CHECK(c.integer("epochs") == 7);
+    CHECK(c.flag_set("full"));
+    CHECK(c.given("epochs"));
+
+    cli d("prog", "t");
+    d.option("out", "", "output directory", true).option("lr", "0.1", "learning rate");
+    const char* bad[] = {"prog", "--nope"};
+    CHECK_THROWS_WITH_AS(d.parse(2, bad), "prog: unknown option --nope (see --help)", config_error);
+    const char* missing[] = {"prog"};
+    CHECK_THROWS_WITH_AS(d.parse(1, missing), "prog: option --out is required (output directory)", config_error);
+    const char* notnum[] = {"prog", "--out", "x", "--lr", "fast"};
+    REQUIRE(d.parse(5, notnum));
+    CHECK_THROWS_WITH_AS(d.real("lr"), "prog: option --lr expects a number, got 'fast'", config_error);
+    const char* help[] = {"prog", "--help"};
+    CHECK_FALSE(d.parse(2, help));
+    CHECK(d.usage().find("--lr V") != std::string::npos);
+}
+
+TEST_CASE("durations read like a person would write them") {
+    CHECK(format_duration(3.25) == "3.2s");
+    CHECK(format_duration(125) == "2m05s");
+    CHECK(format_duration(3725) == "1h02m05s");
+}
+
+TEST_CASE("measure reports ordered statistics with the thread count") {
+    int calls = 0;
+    timing t = measure([&] { ++calls; }, 2, 5);
+    CHECK(calls == 7);
+    CHECK(t.runs == 5);
+    CHECK(t.min_ms <= t.median_ms);
+    CHECK(t.median_ms <= t.max_ms);
+    CHECK(t.threads == num_threads());
+    CHECK_THROWS_WITH_AS(measure([] {}, 0, 0),
+                         "measure: got 0 runs and 0 warm-up runs, expected runs >= 1, warm-up >= 0", config_error);
+    CHECK(describe_machine().logical_cpus >= 1);
+    CHECK(peak_rss_mb() > 0);
+}
