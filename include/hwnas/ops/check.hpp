@@ -20,6 +20,14 @@ inline void check_rank(std::string_view op, const var& x, int rank, std::string_
                                       x.shape().rank(), x.shape(), rank, layout));
 }
 
+inline void check_min_rank(std::string_view op, const var& x, int min_rank, std::string_view layout,
+                           std::string_view what = "input") {
+    check_input(op, x, what);
+    if (x.shape().rank() < min_rank)
+        throw shape_error(fmt::format("{}: {} has rank {} (shape {}), expected rank >= {} {}", op, what,
+                                      x.shape().rank(), x.shape(), min_rank, layout));
+}
+
 inline void check_same_shape(std::string_view op, const var& a, const var& b) {
     check_input(op, a, "first input");
     check_input(op, b, "second input");
