@@ -8,6 +8,7 @@
 #include "hwnas/core/rng.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/ops/activation.hpp"
+#include "hwnas/ops/conv2d.hpp"
 #include "hwnas/ops/channels.hpp"
 #include "hwnas/ops/dropout.hpp"
 #include "hwnas/ops/elementwise.hpp"

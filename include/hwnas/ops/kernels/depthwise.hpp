@@ -1,0 +1,230 @@
+#pragma once
+// Depthwise convolution (groups == cin == cout) with direct loops. In NHWC a
+// pixel's channels are contiguous, so the innermost loops run over channels
+// and vectorize. Each output row reads kh input rows; rows that fall in the
+// vertical padding point to a zero row, so only the left and right border
+// columns need per-tap bounds. The interior of a row runs a kernel specialized
+// for (kernel, stride) in {3,5,7} x {1,2}, chosen by one runtime switch; other
+// shapes, dilation and the border columns use generic per-pixel loops.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "hwnas/core/parallel.hpp"
+#include "hwnas/ops/kernels/conv_common.hpp"
+
+namespace hwnas::kernels {
+
+// Channels per vector block and output pixels per register tile in the
+// specialized kernels (8 floats = one AVX register).
+inline constexpr int depthwise_lanes = 8;
+inline constexpr int depthwise_pixels = 4;
+
+// y[i] += a[i] * b[i]
+inline void mul_add_inplace(float* __restrict y, const float* __restrict a, const float* __restrict b,
+                            std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] += a[i] * b[i];
+}
+
+// The kh input rows that output row r (= n*oh + oy) reads; zero_row where a
+// row lies in the padding.
+inline void depthwise_input_rows(const conv_geometry& g, const float* x, std::int64_t r, const float* zero_row,
+                                 const float** rows) {
+    const std::int64_t n = r / g.oh, oy = r % g.oh;
+    for (std::int64_t i = 0; i < g.kh; ++i) {
+        const std::int64_t iy = oy * g.stride - g.pad_h + i * g.dil;
+        rows[i] = iy >= 0 && iy < g.h ? x + (n * g.h + iy) * g.w * g.cin : zero_row;
+    }
+}
+
+// Output columns whose taps all lie inside the input row.
+inline tap_range depthwise_interior(const conv_geometry& g) {
+    return valid_taps(-g.pad_w, g.stride, g.ow, g.w - (g.kw - 1) * g.dil);
+}
+
+// For output rows [lo, hi): border(rows, r, ox) for each column outside
+// `interior`, and interior_fn(rows, r, first, last) once for the columns inside.
+template <class Border, class Interior>
+void depthwise_for_rows(const conv_geometry& g, const float* x, const float* zero_row, tap_range interior,
+                        std::int64_t lo, std::int64_t hi, Border&& border, Interior&& interior_fn) {
+    std::vector<const float*> rows(static_cast<std::size_t>(g.kh));
+    for (std::int64_t r = lo; r < hi; ++r) {
+        depthwise_input_rows(g, x, r, zero_row, rows.data());
+        for (std::int64_t ox = 0; ox < interior.lo; ++ox) border(rows.data(), r, ox);
+        if (interior.hi > interior.lo) interior_fn(rows.data(), r, interior.lo, interior.hi);
+        for (std::int64_t ox = interior.hi; ox < g.ow; ++ox) border(rows.data(), r, ox);
+    }
+}
+
+// The one switch from (kernel, stride) to Op's specialized row kernel; null
+// when there is none (then every column takes the generic path).
+template <class Op>
+auto depthwise_specialized(const conv_geometry& g) -> decltype(&Op::template run<3, 1>) {
+    if (g.kh != g.kw || g.dil != 1 || g.stride > 2) return nullptr;
+    switch (g.kh * 10 + g.stride) {
+        case 31: return &Op::template run<3, 1>;
+        case 32: return &Op::template run<3, 2>;
+        case 51: return &Op::template run<5, 1>;
+        case 52: return &Op::template run<5, 2>;
+        case 71: return &Op::template run<7, 1>;
+        case 72: return &Op::template run<7, 2>;
+        default: return nullptr;
+    }
+}
+
+// Forward over the interior of one row: `count` outputs whose first tap reads
+// input column ix0.
+struct depthwise_forward_row {
+    template <int K, int S>
+    static void run(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, const float* w,
+                    const float* bias, float* y) {
+        constexpr int L = depthwise_lanes, P = depthwise_pixels;
+        std::int64_t c0 = 0;
+        for (; c0 + L <= c; c0 += L) {
+            std::int64_t o = 0;
+            for (; o + P <= count; o += P) tile<K, S, P, L>(rows, c, ix0 + o * S, c0, w, bias, y + o * c);
+            for (; o < count; ++o) tile<K, S, 1, L>(rows, c, ix0 + o * S, c0, w, bias, y + o * c);
+        }
+        for (; c0 < c; ++c0)
+            for (std::int64_t o = 0; o < count; ++o) tile<K, S, 1, 1>(rows, c, ix0 + o * S, c0, w, bias, y + o * c);
+    }
+
+    // P output pixels x V channels (from c0), accumulated in registers.
+    template <int K, int S, int P, int V>
+    static void tile(const float* const* rows, std::int64_t c, std::int64_t ix, std::int64_t c0, const float* w,
+                     const float* bias, float* y) {
+        float acc[P][V];
+        for (int p = 0; p < P; ++p)
+            for (int v = 0; v < V; ++v) acc[p][v] = bias[c0 + v];
+        for (int i = 0; i < K; ++i) {
+            const float* xr = rows[i] + ix * c + c0;
+            for (int j = 0; j < K; ++j) {
+                const float* wp = w + (i * K + j) * c + c0;
+                for (int p = 0; p < P; ++p)
+                    for (int v = 0; v < V; ++v) acc[p][v] += xr[(p * S + j) * c + v] * wp[v];
+            }
+        }
+        for (int p = 0; p < P; ++p)
+            for (int v = 0; v < V; ++v) y[p * c + c0 + v] = acc[p][v];
+    }
+};
+
+// Weight gradient over the interior of one row: gw[i, j, :] += sum over the
+// `count` outputs of gy * x.
+struct depthwise_weight_row {
+    template <int K, int S>
+    static void run(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, const float* gy,
+                    float* gw) {
+        constexpr int L = depthwise_lanes;
+        std::int64_t c0 = 0;
+        for (; c0 + L <= c; c0 += L) block<K, S, L>(rows, c, ix0, count, c0, gy, gw);
+        for (; c0 < c; ++c0) block<K, S, 1>(rows, c, ix0, count, c0, gy, gw);
+    }
+
+    // For each kernel row i, its K taps x V channels accumulate in registers
+    // along the output row.
+    template <int K, int S, int V>
+    static void block(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, std::int64_t c0,
+                      const float* gy, float* gw) {
+        for (int i = 0; i < K; ++i) {
+            float acc[K][V] = {};
+            const float* xr = rows[i] + ix0 * c + c0;
+            for (std::int64_t o = 0; o < count; ++o) {
+                const float* gp = gy + o * c + c0;
+                const float* xp = xr + o * S * c;
+                for (int j = 0; j < K; ++j)
+                    for (int v = 0; v < V; ++v) acc[j][v] += gp[v] * xp[j * c + v];
+            }
+            for (int j = 0; j < K; ++j)
+                for (int v = 0; v < V; ++v) gw[(i * K + j) * c + c0 + v] += acc[j][v];
+        }
+    }
+};
+
+// y = depthwise_conv(x, w) + bias (bias may be null); w is [kh, kw, 1, c].
+inline void depthwise_forward(const conv_geometry& g, const float* x, const float* w, const float* bias, float* y) {
+    const std::int64_t c = g.cin;
+    const std::vector<float> zeros(static_cast<std::size_t>(g.w * c), 0.0f);  // the zero row, and the bias if none
+    if (!bias) bias = zeros.data();
+    const auto fast = depthwise_specialized<depthwise_forward_row>(g);
+    const tap_range interior = fast ? depthwise_interior(g) : tap_range{g.ow, g.ow};
+    parallel_for(0, g.n * g.oh, [&](std::int64_t lo, std::int64_t hi) {
+        depthwise_for_rows(
+            g, x, zeros.data(), interior, lo, hi,
+            [&](const float* const* rows, std::int64_t r, std::int64_t ox) {
+                float* yp = y + (r * g.ow + ox) * c;
+                std::copy(bias, bias + c, yp);
+                const std::int64_t ix0 = ox * g.stride - g.pad_w;
+                const tap_range t = valid_taps(ix0, g.dil, g.kw, g.w);
+                for (std::int64_t i = 0; i < g.kh; ++i)
+                    for (std::int64_t j = t.lo; j < t.hi; ++j)
+                        mul_add_inplace(yp, rows[i] + (ix0 + j * g.dil) * c, w + (i * g.kw + j) * c, c);
+            },
+            [&](const float* const* rows, std::int64_t r, std::int64_t first, std::int64_t last) {
+                fast(rows, c, first * g.stride - g.pad_w, last - first, w, bias, y + (r * g.ow + first) * c);
+            });
+    });
+}
+
+// gw = d<y, gy>/dw (overwritten), summed over fixed pieces of output rows in
+// a fixed order.
+inline void depthwise_backward_weight(const conv_geometry& g, const float* x, const float* gy, float* gw) {
+    const std::int64_t c = g.cin;
+    const std::vector<float> zero_row(static_cast<std::size_t>(g.w * c), 0.0f);
+    const auto fast = depthwise_specialized<depthwise_weight_row>(g);
+    const tap_range interior = fast ? depthwise_interior(g) : tap_range{g.ow, g.ow};
+    reduce_pieces(g.n * g.oh, g.kh * g.kw * c, gw, [&](std::int64_t lo, std::int64_t hi, float* part) {
+        depthwise_for_rows(
+            g, x, zero_row.data(), interior, lo, hi,
+            [&](const float* const* rows, std::int64_t r, std::int64_t ox) {
+                const float* gp = gy + (r * g.ow + ox) * c;
+                const std::int64_t ix0 = ox * g.stride - g.pad_w;
+                const tap_range t = valid_taps(ix0, g.dil, g.kw, g.w);
+                for (std::int64_t i = 0; i < g.kh; ++i)
+                    for (std::int64_t j = t.lo; j < t.hi; ++j)
+                        mul_add_inplace(part + (i * g.kw + j) * c, gp, rows[i] + (ix0 + j * g.dil) * c, c);
+            },
+            [&](const float* const* rows, std::int64_t r, std::int64_t first, std::int64_t last) {
+                fast(rows, c, first * g.stride - g.pad_w, last - first, gy + (r * g.ow + first) * c, part);
+            });
+    });
+}
+
+// gx = d<y, gy>/dx (overwritten).
+inline void depthwise_backward_input(const conv_geometry& g, const float* gy, const float* w, float* gx) {
+    const std::int64_t c = g.cin;
+    if (g.stride == 1) {
+        // With stride 1 the input gradient is the forward conv of gy with the
+        // kernel flipped and padding dil*(k-1) - pad: it reuses the fast path.
+        std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * c));
+        for (std::int64_t i = 0; i < g.kh; ++i)
+            for (std::int64_t j = 0; j < g.kw; ++j) {
+                const float* src = w + ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * c;
+                std::copy(src, src + c, flipped.begin() + (i * g.kw + j) * c);
+            }
+        conv_geometry t = g;
+        t.h = g.oh, t.w = g.ow, t.oh = g.h, t.ow = g.w;
+        t.pad_h = g.dil * (g.kh - 1) - g.pad_h, t.pad_w = g.dil * (g.kw - 1) - g.pad_w;
+        depthwise_forward(t, gy, flipped.data(), nullptr, gx);
+        return;
+    }
+    // Larger strides: each input pixel gathers the outputs that read it.
+    parallel_for(0, g.n * g.h, [&](std::int64_t lo, std::int64_t hi) {
+        std::vector<std::int64_t> rows, cols;  // (tap, output index) pairs
+        for (std::int64_t q = lo; q < hi; ++q) {
+            const std::int64_t n = q / g.h;
+            reading_taps(q % g.h, g.kh, g.stride, g.pad_h, g.dil, g.oh, rows);
+            for (std::int64_t ix = 0; ix < g.w; ++ix) {
+                reading_taps(ix, g.kw, g.stride, g.pad_w, g.dil, g.ow, cols);
+                float* dst = gx + (q * g.w + ix) * c;
+                std::fill(dst, dst + c, 0.0f);
+                for (std::size_t a = 0; a < rows.size(); a += 2)
+                    for (std::size_t b = 0; b < cols.size(); b += 2)
+                        mul_add_inplace(dst, gy + ((n * g.oh + rows[a + 1]) * g.ow + cols[b + 1]) * c,
+                                        w + (rows[a] * g.kw + cols[b]) * c, c);
+            }
+        }
+    });
+}
+
+}  // namespace hwnas::kernels

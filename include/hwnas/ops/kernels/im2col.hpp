@@ -1,0 +1,144 @@
+#pragma once
+// Dense, grouped, strided and dilated convolution as GEMM. im2col in NHWC: one
+// row per output pixel, columns (group, kh, kw, ci) so that group g's columns
+// form one contiguous block of k_g = kh*kw*cin/groups and its GEMM reads the
+// block in place (lda = kh*kw*cin). Output pixels are processed in chunks so
+// the column buffer stays bounded. A pointwise conv (1x1, stride 1, no
+// padding) skips im2col: the input already is the column matrix.
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "hwnas/core/parallel.hpp"
+#include "hwnas/ops/kernels/conv_common.hpp"
+#include "hwnas/ops/kernels/gemm.hpp"
+#include "hwnas/tensor/storage.hpp"
+
+namespace hwnas::kernels {
+
+// Column buffer budget in floats (4 MB): large enough for efficient GEMMs,
+// small enough to stay in the last-level cache.
+inline constexpr std::int64_t im2col_budget = std::int64_t{1} << 20;
+
+// col[r - r0, :] = the input patch of output pixel r, for r in [r0, r1); zero
+// where the patch reaches into the padding.
+inline void im2col(const conv_geometry& g, const float* x, std::int64_t r0, std::int64_t r1, float* col) {
+    const std::int64_t cg = g.cin_g(), kg = g.k_g(), ld = kg * g.groups;
+    parallel_for(r0, r1, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t r = lo; r < hi; ++r) {
+            const std::int64_t n = r / (g.oh * g.ow), oy = r / g.ow % g.oh, ox = r % g.ow;
+            float* row = col + (r - r0) * ld;
+            for (std::int64_t i = 0; i < g.kh; ++i) {
+                const std::int64_t iy = oy * g.stride - g.pad_h + i * g.dil;
+                for (std::int64_t j = 0; j < g.kw; ++j) {
+                    const std::int64_t ix = ox * g.stride - g.pad_w + j * g.dil;
+                    float* dst = row + (i * g.kw + j) * cg;
+                    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
+                        for (std::int64_t grp = 0; grp < g.groups; ++grp) std::fill(dst + grp * kg, dst + grp * kg + cg, 0.0f);
+                        continue;
+                    }
+                    const float* src = x + ((n * g.h + iy) * g.w + ix) * g.cin;
+                    for (std::int64_t grp = 0; grp < g.groups; ++grp)
+                        std::copy(src + grp * cg, src + (grp + 1) * cg, dst + grp * kg);
+                }
+            }
+        }
+    });
+}
+
+// The adjoint of im2col over output pixels [r0, r1): gx += the column
+// gradients, gathered per input pixel (each pixel sums its own contributions,
+// so threads never write the same pixel and the order is fixed).
+inline void col2im_add(const conv_geometry& g, const float* col, std::int64_t r0, std::int64_t r1, float* gx) {
+    const std::int64_t cg = g.cin_g(), kg = g.k_g(), ld = kg * g.groups, plane = g.oh * g.ow;
+    // Input rows (n, iy) the chunk can reach, flattened as n*h + iy.
+    const std::int64_t first_oy = r0 / g.ow % g.oh, last_oy = (r1 - 1) / g.ow % g.oh;
+    const std::int64_t first = r0 / plane * g.h + std::max<std::int64_t>(0, first_oy * g.stride - g.pad_h);
+    const std::int64_t last = (r1 - 1) / plane * g.h +
+                              std::min(g.h - 1, last_oy * g.stride - g.pad_h + (g.kh - 1) * g.dil);
+    parallel_for(first, last + 1, [&](std::int64_t lo, std::int64_t hi) {
+        std::vector<std::int64_t> rows, cols;  // (tap, output index) pairs
+        for (std::int64_t q = lo; q < hi; ++q) {
+            const std::int64_t n = q / g.h;
+            reading_taps(q % g.h, g.kh, g.stride, g.pad_h, g.dil, g.oh, rows);
+            for (std::int64_t ix = 0; ix < g.w; ++ix) {
+                reading_taps(ix, g.kw, g.stride, g.pad_w, g.dil, g.ow, cols);
+                float* dst = gx + (q * g.w + ix) * g.cin;
+                for (std::size_t a = 0; a < rows.size(); a += 2)
+                    for (std::size_t b = 0; b < cols.size(); b += 2) {
+                        const std::int64_t r = (n * g.oh + rows[a + 1]) * g.ow + cols[b + 1];
+                        if (r < r0 || r >= r1) continue;
+                        const float* src = col + (r - r0) * ld + (rows[a] * g.kw + cols[b]) * cg;
+                        for (std::int64_t grp = 0; grp < g.groups; ++grp)
+                            add_inplace(dst + grp * cg, src + grp * kg, cg);
+                    }
+            }
+        }
+    });
+}
+
+// Output pixels per chunk so that the column buffer holds at most budget floats.
+inline std::int64_t im2col_chunk(const conv_geometry& g, std::int64_t budget) {
+    return g.pointwise() ? g.out_pixels() : std::max<std::int64_t>(1, budget / (g.k_g() * g.groups));
+}
+
+// Uninitialized (cached) column buffer for `pixels` output pixels; none for a pointwise conv.
+inline std::shared_ptr<float[]> im2col_buffer(const conv_geometry& g, std::int64_t pixels) {
+    return g.pointwise() ? nullptr : hwnas::detail::allocate_floats(static_cast<std::size_t>(pixels * g.k_g() * g.groups));
+}
+
+// y = conv(x, w) + bias (bias may be null).
+inline void conv_gemm_forward(const conv_geometry& g, const float* x, const float* w, const float* bias, float* y,
+                              std::int64_t budget = im2col_budget) {
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
+    if (bias) fill_rows(y, rows, g.cout, bias);
+    const auto col = im2col_buffer(g, std::min(step, rows));
+    for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
+        const std::int64_t r1 = std::min(rows, r0 + step);
+        const float* a = x + r0 * g.cin;
+        if (!g.pointwise()) {
+            im2col(g, x, r0, r1, col.get());
+            a = col.get();
+        }
+        for (std::int64_t grp = 0; grp < g.groups; ++grp)
+            gemm(false, false, r1 - r0, cog, kg, 1.0f, a + grp * kg, kg * g.groups, w + grp * cog, g.cout,
+                 bias ? 1.0f : 0.0f, y + r0 * g.cout + grp * cog, g.cout);
+    }
+}
+
+// gx = d<y, gy>/dx (overwritten).
+inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, const float* w, float* gx,
+                                     std::int64_t budget = im2col_budget) {
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
+    const auto col = im2col_buffer(g, std::min(step, rows));
+    if (!g.pointwise()) std::fill(gx, gx + g.n * g.h * g.w * g.cin, 0.0f);
+    for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
+        const std::int64_t r1 = std::min(rows, r0 + step);
+        float* c = g.pointwise() ? gx + r0 * g.cin : col.get();
+        for (std::int64_t grp = 0; grp < g.groups; ++grp)
+            gemm(false, true, r1 - r0, kg, cog, 1.0f, gy + r0 * g.cout + grp * cog, g.cout, w + grp * cog, g.cout,
+                 0.0f, c + grp * kg, kg * g.groups);
+        if (!g.pointwise()) col2im_add(g, col.get(), r0, r1, gx);
+    }
+}
+
+// gw = d<y, gy>/dw (overwritten); chunks accumulate into it with beta = 1.
+inline void conv_gemm_backward_weight(const conv_geometry& g, const float* x, const float* gy, float* gw,
+                                      std::int64_t budget = im2col_budget) {
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
+    const auto col = im2col_buffer(g, std::min(step, rows));
+    for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
+        const std::int64_t r1 = std::min(rows, r0 + step);
+        const float* a = x + r0 * g.cin;
+        if (!g.pointwise()) {
+            im2col(g, x, r0, r1, col.get());
+            a = col.get();
+        }
+        for (std::int64_t grp = 0; grp < g.groups; ++grp)
+            gemm(true, false, kg, cog, r1 - r0, 1.0f, a + grp * kg, kg * g.groups, gy + r0 * g.cout + grp * cog,
+                 g.cout, r0 == 0 ? 0.0f : 1.0f, gw + grp * cog, g.cout);
+    }
+}
+
+}  // namespace hwnas::kernels
