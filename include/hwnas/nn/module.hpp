@@ -123,7 +123,7 @@ public:
     var register_parameter(std::string name, tensor value, std::string group = std::string(weights_group)) {
         check_new_name(name);
         var p(std::move(value), true);
-        p.set_name(name);
+        p.set_name(path_ + name);
         params_.push_back({std::move(name), p, std::move(group)});
         return p;
     }
@@ -137,7 +137,7 @@ public:
     std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> m) {
         if (!m) throw config_error(fmt::format("{}: module \"{}\" is null", type_name(), name));
         check_new_name(name);
-        m->prefix_names(name + ".");
+        m->set_path(path_ + name + ".");
         m->train(training_);
         children_.emplace_back(std::move(name), m);
         return m;
@@ -163,9 +163,10 @@ private:
     }
 
     // Var names carry the full path, so autograd messages can name parameters.
-    void prefix_names(const std::string& prefix) {
-        for (auto& p : params_) p.param.set_name(prefix + p.param.name());
-        for (auto& [name, child] : children_) child->prefix_names(prefix);
+    void set_path(const std::string& path) {
+        path_ = path;
+        for (auto& p : params_) p.param.set_name(path_ + p.name);
+        for (auto& [name, child] : children_) child->set_path(path_ + name + ".");
     }
 
     void collect_parameters(const std::string& prefix, std::vector<named_parameter>& out,
@@ -195,6 +196,7 @@ private:
     std::vector<named_parameter> params_;
     std::vector<std::unique_ptr<named_tensor>> buffers_;
     std::vector<std::pair<std::string, std::shared_ptr<module>>> children_;
+    std::string path_;  // "blocks.3." below the root, "" at the root
     bool training_ = true;
 };
 
