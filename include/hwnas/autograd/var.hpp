@@ -171,3 +171,7 @@ inline var record(const char* op, tensor value, std::initializer_list<var> input
 }
 
 }  // namespace hwnas
+
+// grad_sink::add and var::backward are defined with the backward pass; pulling
+// it in here means every header that records ops links on its own.
+#include "hwnas/autograd/backward.hpp"
