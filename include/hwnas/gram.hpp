@@ -25,5 +25,12 @@
 #include "hwnas/ops/pool.hpp"
 #include "hwnas/ops/reduce.hpp"
 #include "hwnas/ops/softmax.hpp"
+#include "hwnas/space/architecture.hpp"
+#include "hwnas/space/cost.hpp"
+#include "hwnas/space/encoding.hpp"
+#include "hwnas/space/presets.hpp"
+#include "hwnas/space/sample.hpp"
+#include "hwnas/space/search_space.hpp"
+// Not included here (nlohmann/json is heavy): hwnas/space/architecture_json.hpp.
 #include "hwnas/tensor/shape.hpp"
 #include "hwnas/tensor/tensor.hpp"
