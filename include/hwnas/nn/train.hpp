@@ -105,6 +105,15 @@ inline eval_result evaluate(module& model, const dataset& d, index_t batch_size,
     return {loss / static_cast<double>(d.size()), static_cast<double>(correct) / static_cast<double>(d.size())};
 }
 
+// The per-epoch log as CSV text (header + one row per epoch).
+inline std::string epochs_csv(const std::vector<epoch_record>& history) {
+    std::string s = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,images_per_second\n";
+    for (const auto& e : history)
+        s += fmt::format("{},{},{},{},{},{},{},{}\n", e.epoch, e.train_loss, e.train_accuracy, e.test_loss,
+                         e.test_accuracy, e.lr, e.seconds, e.images_per_second);
+    return s;
+}
+
 namespace detail {
 
 inline nlohmann::json to_json(const epoch_record& r) {
