@@ -35,35 +35,32 @@ void for_rows(index_t rows, index_t cols, F&& body) {
         parallel_for(0, rows, body);
 }
 
-// out[k * cols + c] += sum over rows r in [lo, hi) of term(r, c)[k], k < K.
-// Rows are summed in float over blocks of 8 (rounding stays a few ulp) and the
-// block sums accumulate in double.
-template <int K, class Term>
-void column_sums_serial(index_t lo, index_t hi, index_t cols, const Term& term, double* out) {
+// Adds sums over rows [lo, hi) to out[K * cols] (double): add_row(r, acc)
+// adds row r's terms into the float accumulators acc[K * cols]. Rows are
+// summed in float over blocks of 8 (rounding stays a few ulp), the block sums
+// in double.
+template <int K, class AddRow>
+void column_sums_serial(index_t lo, index_t hi, index_t cols, const AddRow& add_row, double* out) {
     constexpr index_t block = 8;
+    const AddRow f = add_row;  // a local copy: stores to acc cannot alias its captures, so its loops vectorize
     std::vector<float> acc(static_cast<std::size_t>(K * cols));
-    float* a = acc.data();
     for (index_t r0 = lo; r0 < hi; r0 += block) {
         std::fill(acc.begin(), acc.end(), 0.0f);
-        for (index_t r = r0; r < std::min(hi, r0 + block); ++r)
-            for (index_t c = 0; c < cols; ++c) {
-                const std::array<float, K> v = term(r, c);
-                for (int k = 0; k < K; ++k) a[k * cols + c] += v[static_cast<std::size_t>(k)];
-            }
-        for (index_t i = 0; i < K * cols; ++i) out[i] += a[i];
+        for (index_t r = r0; r < std::min(hi, r0 + block); ++r) f(r, acc.data());
+        for (index_t i = 0; i < K * cols; ++i) out[i] += acc[static_cast<std::size_t>(i)];
     }
 }
 
-// out[k * cols + c] = sum over all rows of term(r, c)[k]: fixed chunks in
-// parallel, partials combined in chunk order.
-template <int K, class Term>
-void column_sums(index_t rows, index_t cols, const Term& term, double* out) {
+// out[K * cols] = the sums over all rows: fixed chunks in parallel, partials
+// combined in chunk order.
+template <int K, class AddRow>
+void column_sums(index_t rows, index_t cols, const AddRow& add_row, double* out) {
     const index_t chunk = std::max<index_t>(1, reduction_chunk_elements / std::max<index_t>(cols, 1));
     const index_t chunks = (rows + chunk - 1) / chunk, width = K * cols;
     std::vector<double> part(static_cast<std::size_t>(chunks * width), 0.0);
     parallel_for(0, chunks, [&](index_t lo, index_t hi) {
         for (index_t i = lo; i < hi; ++i)
-            column_sums_serial<K>(i * chunk, std::min(rows, (i + 1) * chunk), cols, term, part.data() + i * width);
+            column_sums_serial<K>(i * chunk, std::min(rows, (i + 1) * chunk), cols, add_row, part.data() + i * width);
     });
     std::fill(out, out + width, 0.0);
     for (index_t i = 0; i < chunks; ++i)
@@ -75,9 +72,13 @@ void column_sums(index_t rows, index_t cols, const Term& term, double* out) {
 inline void channel_moments(const float* x, index_t rows, index_t C, double* mean, double* var) {
     std::vector<double> s(static_cast<std::size_t>(2 * C));
     column_sums<2>(rows, C,
-                   [x, C](index_t r, index_t c) {
-                       const float d = x[r * C + c] - x[c];
-                       return std::array<float, 2>{d, d * d};
+                   [x, C](index_t r, float* __restrict acc) {
+                       const float* xr = x + r * C;
+                       for (index_t c = 0; c < C; ++c) {
+                           const float d = xr[c] - x[c];
+                           acc[c] += d;
+                           acc[C + c] += d * d;
+                       }
                    },
                    s.data());
     const double n = static_cast<double>(rows);
@@ -102,32 +103,51 @@ inline float bn_pre_activation(float x, const bn_channels& p, index_t c) {
     return (x - p.mean[c]) * p.scale[c] + p.beta[c];
 }
 
-// d loss / dz at element i of channel c.
-template <class Act, bool UsesOutput>
-float bn_pre_activation_grad(const float* x, const float* y, const float* gy, const bn_channels& p, index_t i,
-                             index_t c) {
-    return gy[i] * Act::df(bn_pre_activation(x[i], p, c), UsesOutput ? y[i] : 0.0f);
+// Channels per tile of the backward passes (a stack buffer of derivatives).
+inline constexpr index_t bn_tile = 64;
+
+// For each tile of row r's channels: dz[j] = act'(z) for channel c0 + j, then
+// body(c0, n, dz). The derivative gets its own loop because GCC (with the
+// default -ftrapping-math) will not vectorize gy * act'(z) in one expression:
+// it sinks the product into the branches of act'.
+template <class Act, bool UsesOutput, class Body>
+void bn_for_derivative_tiles(const float* x, const float* y, index_t r, index_t C, const bn_channels& p, Body&& body) {
+    float dz[bn_tile];
+    for (index_t c0 = 0; c0 < C; c0 += bn_tile) {
+        const index_t n = std::min(bn_tile, C - c0), i0 = r * C + c0;
+        for (index_t j = 0; j < n; ++j)
+            dz[j] = Act::df(bn_pre_activation(x[i0 + j], p, c0 + j), UsesOutput ? y[i0 + j] : 0.0f);
+        body(c0, n, static_cast<const float*>(dz));
+    }
 }
 
 // y = act((x - mean) * scale + beta).
 template <class Act>
 void batch_norm_forward(const float* x, index_t rows, index_t C, const bn_channels& p, float* y) {
-    for_rows(rows, C, [&](index_t lo, index_t hi) {
+    for_rows(rows, C, [=](index_t lo, index_t hi) {
+        const float* __restrict xp = x;
+        float* __restrict yp = y;
         for (index_t r = lo; r < hi; ++r)
-            for (index_t c = 0; c < C; ++c) y[r * C + c] = Act::f(bn_pre_activation(x[r * C + c], p, c));
+            for (index_t c = 0; c < C; ++c) yp[r * C + c] = Act::f(bn_pre_activation(xp[r * C + c], p, c));
     });
 }
 
 // sums[c] = sum of gz, sums[C + c] = sum of gz * (x - mean), over rows, where gz
-// is d loss / dz: the gradients of beta and (times 1/std) gamma.
+// = gy * act'(z) is d loss / dz: the gradients of beta and (times 1/std) gamma.
 template <class Act, bool UsesOutput>
 void batch_norm_backward_sums(const float* x, const float* y, const float* gy, index_t rows, index_t C,
                               const bn_channels& p, double* sums) {
     column_sums<2>(rows, C,
-                   [&](index_t r, index_t c) {
-                       const index_t i = r * C + c;
-                       const float gz = bn_pre_activation_grad<Act, UsesOutput>(x, y, gy, p, i, c);
-                       return std::array<float, 2>{gz, gz * (x[i] - p.mean[c])};
+                   [=](index_t r, float* __restrict acc) {
+                       bn_for_derivative_tiles<Act, UsesOutput>(
+                           x, y, r, C, p, [&](index_t c0, index_t n, const float* __restrict dz) {
+                               const index_t i0 = r * C + c0;
+                               for (index_t j = 0; j < n; ++j) {
+                                   const float gz = gy[i0 + j] * dz[j];
+                                   acc[c0 + j] += gz;
+                                   acc[C + c0 + j] += gz * (x[i0 + j] - p.mean[c0 + j]);
+                               }
+                           });
                    },
                    sums);
 }
@@ -137,13 +157,17 @@ void batch_norm_backward_sums(const float* x, const float* y, const float* gy, i
 template <class Act, bool UsesOutput>
 void batch_norm_backward_input(const float* x, const float* y, const float* gy, index_t rows, index_t C,
                                const bn_channels& p, const float* a, const float* b, const float* d, float* gx) {
-    for_rows(rows, C, [&](index_t lo, index_t hi) {
+    for_rows(rows, C, [=](index_t lo, index_t hi) {
         for (index_t r = lo; r < hi; ++r)
-            for (index_t c = 0; c < C; ++c) {
-                const index_t i = r * C + c;
-                const float gz = bn_pre_activation_grad<Act, UsesOutput>(x, y, gy, p, i, c);
-                gx[i] = a[c] * gz + b[c] * (x[i] - p.mean[c]) + d[c];
-            }
+            bn_for_derivative_tiles<Act, UsesOutput>(
+                x, y, r, C, p, [&](index_t c0, index_t n, const float* __restrict dz) {
+                    const index_t i0 = r * C + c0;
+                    float* __restrict g = gx + i0;
+                    for (index_t j = 0; j < n; ++j) {
+                        const index_t c = c0 + j;
+                        g[j] = a[c] * (gy[i0 + j] * dz[j]) + b[c] * (x[i0 + j] - p.mean[c]) + d[c];
+                    }
+                });
     });
 }
 

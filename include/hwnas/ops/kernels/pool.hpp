@@ -140,7 +140,10 @@ inline void global_avg_pool_forward(const float* x, index_t n, index_t hw, index
         for (index_t i = lo; i < hi; ++i) {
             const float* xi = x + i * hw * C;
             std::fill(s.begin(), s.end(), 0.0);
-            column_sums_serial<1>(0, hw, C, [xi, C](index_t r, index_t c) { return std::array<float, 1>{xi[r * C + c]}; },
+            column_sums_serial<1>(0, hw, C,
+                                  [xi, C](index_t r, float* __restrict acc) {
+                                      for (index_t c = 0; c < C; ++c) acc[c] += xi[r * C + c];
+                                  },
                                   s.data());
             for (index_t c = 0; c < C; ++c) y[i * C + c] = static_cast<float>(s[static_cast<std::size_t>(c)] / static_cast<double>(hw));
         }
