@@ -107,6 +107,13 @@ TEST_CASE("the registry rejects unknown kinds and wrong arguments") {
     CHECK_THROWS_WITH_AS(shape_at({"k3", "mbconv", {3, 6, 1}}, {8, 8, 8}, 8, 0),
                          "op k3: needs a non-empty input, cout >= 1 and stride >= 1, got input [8,8,8], cout 8, stride 0",
                          shape_error);
+    CHECK_THROWS_WITH_AS(shape_at({"d", "dil_conv", {3, 0}}, {8, 8, 8}, 8, 1), "d (dil_conv): dilation 0 must be >= 1",
+                         config_error);
+    CHECK_THROWS_WITH_AS(op_registry::with_builtins()->at("conv"),  // not the default one: tests may add kinds
+                         "op_registry: unknown op kind 'conv' (known: avg_pool, bn_relu, conv_bn, conv_bn_relu, "
+                         "dil_conv, dw, factorized_skip, global_avg_pool, identity, linear, max_pool, mbconv, "
+                         "relu_conv_bn, resnet_basic, sep_conv, skip, zero)",
+                         config_error);
     op_registry local;
     CHECK_THROWS_WITH_AS(local.at("mbconv"), "op_registry: unknown op kind 'mbconv' (known: none)", config_error);
     CHECK_THROWS_WITH_AS(default_op_registry().add({"mbconv", {}, "", [](const op_spec&, const op_site&) { return op_cost{}; }, {}}),

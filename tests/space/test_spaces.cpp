@@ -243,3 +243,24 @@ TEST_CASE("a skeleton with wrong shapes or wiring is refused with the place name
     CHECK(s.gates().empty());
     CHECK(s.choice_points()[0].sites.size() == 1);
 }
+
+TEST_CASE("spaces refuse empty names and shapes and too many gated inputs") {
+    CHECK_THROWS_WITH_AS(search_space("", {8, 8, 3}), "search_space: a space needs a name", config_error);
+    CHECK_THROWS_WITH_AS(search_space("toy", {8, 0, 3}), "search_space toy: input shape [8,0,3] has an empty extent",
+                         shape_error);
+    search_space s("toy", {8, 8, 3});
+    CHECK_THROWS_WITH_AS(s.add_node("", merge_mode::sum, {fixed_edge(0, {"id", "identity", {}})}),
+                         "search_space toy: a node needs a name", config_error);
+    std::vector<space_edge> many;
+    for (int i = 0; i < 32; ++i) {
+        many.push_back(fixed_edge(0, {"id", "identity", {}}));
+        many.back().gate = fmt::format("g{}", i);
+    }
+    CHECK_THROWS_WITH_AS(s.add_node("n", merge_mode::sum, many),
+                         "search_space toy: node 'n' has 32 gated inputs, at most 31 allowed", config_error);
+    many.pop_back();
+    CHECK(s.add_node("n", merge_mode::sum, many) == 1);
+    CHECK(count_architectures(s).exact == "2147483647");  // 2^31 - 1 non-empty input sets
+    CHECK_THROWS_WITH_AS(darts_space({.cells = 0}), "darts_space: needs cells >= 1 and nodes >= 1, got 0 and 4",
+                         config_error);
+}

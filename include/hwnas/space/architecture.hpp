@@ -158,8 +158,12 @@ inline void validate(const search_space& s, const architecture& a) {
 
 // The live parts of a valid architecture (validates first).
 inline live_graph live_parts(const search_space& s, const architecture& a) {
-    validate(s, a);
-    return detail::arch_liveness(s, a);
+    std::string why = detail::arch_range_problem(s, a);
+    if (!why.empty()) throw config_error(why);
+    live_graph g = detail::arch_liveness(s, a);
+    if (!s.gates().empty()) why = detail::arch_structure_problem(s, a, g);
+    if (!why.empty()) throw config_error(why);
+    return g;
 }
 
 // The chosen candidate's name at every choice point (validates the ranges).

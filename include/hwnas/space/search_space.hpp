@@ -16,6 +16,13 @@
 //   only while its source has no other active outgoing edge (a DAG stage's
 //   output sums its sinks).
 // Shapes and per-candidate costs are computed once when a node is added.
+//
+// Reading a space: walk nodes() in order; each input edge runs its fixed op,
+// or (a supernet) a mix over the candidates of its choice point, with the
+// op_spec, input shape, cout and stride in edge.site. Architecture
+// parameters: one vector per choice point (its candidates) and one logit per
+// gate. A latency table: for every choice point, site and candidate, the op
+// at that site; the fixed edges are the constant part.
 #include <algorithm>
 #include <string>
 #include <string_view>
