@@ -152,22 +152,25 @@ TEST_CASE("conv2d on known values") {
 TEST_CASE("conv2d im2col chunks split images and rows anywhere") {
     // Budgets of a few column rows force chunks that end mid-row and mid-image.
     rng g(5);
-    const conv2d_params p{.stride = 2, .padding = 1, .groups = 2};
     const shape xs{3, 7, 6, 4}, ws{3, 3, 2, 6};
-    const tensor x = random(g, xs), w = random(g, ws), b = random(g, {6});
-    const shape ys = conv2d_output_shape(xs, ws, p);
-    const tensor gy = random(g, ys);
-    const reference r = naive_conv(x, w, b, gy, p);
-    const kernels::conv_geometry geo = detail::conv2d_geometry(xs, ws, ys, p);
-    for (index_t budget : {1, 5 * 36, 7 * 36, 1000 * 36}) {
-        CAPTURE(budget);
-        tensor y = tensor::uninitialized(ys), gx = tensor::uninitialized(xs), gw = tensor::uninitialized(ws);
-        kernels::conv_gemm_forward(geo, x.data(), w.data(), b.data(), y.data(), budget);
-        kernels::conv_gemm_backward_input(geo, gy.data(), w.data(), gx.data(), budget);
-        kernels::conv_gemm_backward_weight(geo, x.data(), gy.data(), gw.data(), budget);
-        CHECK(max_error(y, r.y) < 1e-5);
-        CHECK(max_error(gx, r.gx) < 1e-5);
-        CHECK(max_error(gw, r.gw) < 1e-5);
+    for (const conv2d_params p : {conv2d_params{.stride = 2, .padding = 1, .groups = 2},
+                                  conv2d_params{.padding = 1, .dilation = 2, .groups = 2}}) {
+        const tensor x = random(g, xs), w = random(g, ws), b = random(g, {6});
+        const shape ys = conv2d_output_shape(xs, ws, p);
+        const tensor gy = random(g, ys);
+        const reference r = naive_conv(x, w, b, gy, p);
+        const kernels::conv_geometry geo = detail::conv2d_geometry(xs, ws, ys, p);
+        for (index_t budget : {1, 5 * 36, 7 * 36, 1000 * 36}) {
+            CAPTURE(p.stride);
+            CAPTURE(budget);
+            tensor y = tensor::uninitialized(ys), gx = tensor::uninitialized(xs), gw = tensor::uninitialized(ws);
+            kernels::conv_gemm_forward(geo, x.data(), w.data(), b.data(), y.data(), budget);
+            kernels::conv_gemm_backward_input(geo, gy.data(), w.data(), gx.data(), budget);
+            kernels::conv_gemm_backward_weight(geo, x.data(), gy.data(), gw.data(), budget);
+            CHECK(max_error(y, r.y) < 1e-5);
+            CHECK(max_error(gx, r.gx) < 1e-5);
+            CHECK(max_error(gw, r.gw) < 1e-5);
+        }
     }
 }
 

@@ -68,6 +68,28 @@ inline kernels::conv_geometry conv2d_geometry(const shape& x, const shape& w, co
             .groups = p.groups};
 }
 
+// The kernel path for a geometry: depthwise direct loops or (im2col +) GEMM.
+// Each writes its whole output; bias may be null.
+inline void conv2d_forward(const kernels::conv_geometry& g, const float* x, const float* w, const float* bias,
+                           float* y) {
+    if (g.depthwise())
+        kernels::depthwise_forward(g, x, w, bias, y);
+    else
+        kernels::conv_gemm_forward(g, x, w, bias, y);
+}
+inline void conv2d_backward_input(const kernels::conv_geometry& g, const float* gy, const float* w, float* gx) {
+    if (g.depthwise())
+        kernels::depthwise_backward_input(g, gy, w, gx);
+    else
+        kernels::conv_gemm_backward_input(g, gy, w, gx);
+}
+inline void conv2d_backward_weight(const kernels::conv_geometry& g, const float* x, const float* gy, float* gw) {
+    if (g.depthwise())
+        kernels::depthwise_backward_weight(g, x, gy, gw);
+    else
+        kernels::conv_gemm_backward_weight(g, x, gy, gw);
+}
+
 }  // namespace detail
 
 // y [N, OH, OW, Cout] = conv(x [N, H, W, Cin], w [KH, KW, Cin/groups, Cout]) +
@@ -82,11 +104,7 @@ inline var conv2d(const var& x, const var& w, const var& bias, const conv2d_para
     const kernels::conv_geometry g = detail::conv2d_geometry(x.shape(), w.shape(), ys, p);
 
     tensor y = tensor::uninitialized(ys);
-    const float* b = has_bias ? bias.value().data() : nullptr;
-    if (g.depthwise())
-        kernels::depthwise_forward(g, x.value().data(), w.value().data(), b, y.data());
-    else
-        kernels::conv_gemm_forward(g, x.value().data(), w.value().data(), b, y.data());
+    detail::conv2d_forward(g, x.value().data(), w.value().data(), has_bias ? bias.value().data() : nullptr, y.data());
 
     std::vector<var> inputs{x, w};
     if (has_bias) inputs.push_back(bias);
@@ -96,18 +114,12 @@ inline var conv2d(const var& x, const var& w, const var& bias, const conv2d_para
     return record("conv2d", std::move(y), inputs, [xv, wv, g, has_bias](const tensor& gy, grad_sink& s) {
         if (s.needs(0)) {
             tensor gx = tensor::uninitialized({g.n, g.h, g.w, g.cin});
-            if (g.depthwise())
-                kernels::depthwise_backward_input(g, gy.data(), wv.data(), gx.data());
-            else
-                kernels::conv_gemm_backward_input(g, gy.data(), wv.data(), gx.data());
+            detail::conv2d_backward_input(g, gy.data(), wv.data(), gx.data());
             s.add(0, std::move(gx));
         }
         if (s.needs(1)) {
             tensor gw = tensor::uninitialized({g.kh, g.kw, g.cin_g(), g.cout});
-            if (g.depthwise())
-                kernels::depthwise_backward_weight(g, xv.data(), gy.data(), gw.data());
-            else
-                kernels::conv_gemm_backward_weight(g, xv.data(), gy.data(), gw.data());
+            detail::conv2d_backward_weight(g, xv.data(), gy.data(), gw.data());
             s.add(1, std::move(gw));
         }
         if (has_bias && s.needs(2)) {

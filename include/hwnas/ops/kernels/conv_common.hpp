@@ -3,12 +3,39 @@
 // kernel taps that land inside the input, and the bias loops.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "hwnas/core/parallel.hpp"
 #include "hwnas/ops/kernels/elementwise.hpp"
 
 namespace hwnas::kernels {
+
+// Eight floats as one value (GCC/Clang vector extension): one AVX register,
+// or two SSE registers without AVX.
+using float8 = float __attribute__((vector_size(32)));
+
+inline void load(float8& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+inline void load(float& v, const float* p) { v = *p; }
+inline void store(float* p, const float8& v) { std::memcpy(p, &v, sizeof v); }
+inline void store(float* p, const float& v) { *p = v; }
+
+// Copy and zero for the short runs of im2col (a pixel's channels, a kernel
+// row): inline, where std::copy and std::fill become libc calls that cost
+// more than moving the few hundred bytes.
+inline void copy_short(float* __restrict dst, const float* __restrict src, std::int64_t n) {
+    std::int64_t i = 0;
+    for (float8 v; i + 8 <= n; i += 8) {
+        load(v, src + i);
+        store(dst + i, v);
+    }
+    for (; i < n; ++i) dst[i] = src[i];
+}
+inline void zero_short(float* dst, std::int64_t n) {
+    std::int64_t i = 0;
+    for (const float8 z{}; i + 8 <= n; i += 8) store(dst + i, z);
+    for (; i < n; ++i) dst[i] = 0.0f;
+}
 
 // Input [n, h, w, cin] (NHWC), weight [kh, kw, cin/groups, cout] (HWIO),
 // output [n, oh, ow, cout]. Input pixel of output (oy, ox) and tap (i, j):
@@ -29,6 +56,32 @@ struct conv_geometry {
     // 1x1, stride 1, no padding: the input already is the GEMM's left matrix.
     bool pointwise() const { return kh == 1 && kw == 1 && stride == 1 && pad_h == 0 && pad_w == 0; }
 };
+
+// With stride 1, the input gradient of a conv is itself a stride-1 conv: of
+// gy, with the kernel flipped and its in/out channels swapped (flip_weight),
+// and padding dil*(k-1) - pad. This is its geometry.
+inline conv_geometry input_gradient_geometry(const conv_geometry& g) {
+    conv_geometry t = g;
+    t.h = g.oh, t.w = g.ow, t.cin = g.cout;
+    t.oh = g.h, t.ow = g.w, t.cout = g.cin;
+    t.pad_h = g.dil * (g.kh - 1) - g.pad_h, t.pad_w = g.dil * (g.kw - 1) - g.pad_w;
+    return t;
+}
+
+// The weight of that conv: wt[i, j, co, grp*cin_g + ci] = w[kh-1-i, kw-1-j, ci, grp*cout_g + co]
+// (wt has kh*kw*cout_g*cin floats).
+inline void flip_weight(const conv_geometry& g, const float* w, float* wt) {
+    const std::int64_t cig = g.cin_g(), cog = g.cout_g();
+    for (std::int64_t i = 0; i < g.kh; ++i)
+        for (std::int64_t j = 0; j < g.kw; ++j) {
+            const float* src = w + ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * cig * g.cout;
+            float* dst = wt + (i * g.kw + j) * cog * g.cin;
+            for (std::int64_t grp = 0; grp < g.groups; ++grp)
+                for (std::int64_t ci = 0; ci < cig; ++ci)
+                    for (std::int64_t co = 0; co < cog; ++co)
+                        dst[co * g.cin + grp * cig + ci] = src[ci * g.cout + grp * cog + co];
+        }
+}
 
 // Taps [lo, hi) of a k-tap kernel with dilation d, starting at input index i0,
 // whose input index i0 + t*d lies in [0, extent).

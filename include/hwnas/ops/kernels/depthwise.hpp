@@ -15,10 +15,14 @@
 
 namespace hwnas::kernels {
 
-// Channels per vector block and output pixels per register tile in the
-// specialized kernels (8 floats = one AVX register).
+// Channels per float8 block of the specialized kernels. Their accumulators
+// are float8 values; left to the SLP vectorizer, the same tiles written with
+// float arrays compiled to scalar code for some (kernel, tile) sizes.
 inline constexpr int depthwise_lanes = 8;
-inline constexpr int depthwise_pixels = 4;
+// Output pixels per register tile of the forward kernel: 8 accumulators plus
+// k weights plus one input vector fit the 16 AVX registers for k <= 5.
+template <int K>
+inline constexpr int depthwise_pixels = K <= 5 ? 8 : 4;
 
 // y[i] += a[i] * b[i]
 inline void mul_add_inplace(float* __restrict y, const float* __restrict a, const float* __restrict b,
@@ -78,34 +82,60 @@ struct depthwise_forward_row {
     template <int K, int S>
     static void run(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, const float* w,
                     const float* bias, float* y) {
-        constexpr int L = depthwise_lanes, P = depthwise_pixels;
-        std::int64_t c0 = 0;
-        for (; c0 + L <= c; c0 += L) {
-            std::int64_t o = 0;
-            for (; o + P <= count; o += P) tile<K, S, P, L>(rows, c, ix0 + o * S, c0, w, bias, y + o * c);
-            for (; o < count; ++o) tile<K, S, 1, L>(rows, c, ix0 + o * S, c0, w, bias, y + o * c);
+        constexpr int P = depthwise_pixels<K>;
+        if (count < P) {
+            for (std::int64_t o = 0; o < count; ++o) pixels<K, S, 1>(rows, c, ix0 + o * S, w, bias, y + o * c);
+            return;
         }
-        for (; c0 < c; ++c0)
-            for (std::int64_t o = 0; o < count; ++o) tile<K, S, 1, 1>(rows, c, ix0 + o * S, c0, w, bias, y + o * c);
+        // The last tile ends at the last pixel, overlapping the one before it
+        // (recomputed pixels get the same values): no slow remainder loop.
+        for (std::int64_t o = 0; o < count; o += P) {
+            const std::int64_t first = std::min(o, count - P);
+            pixels<K, S, P>(rows, c, ix0 + first * S, w, bias, y + first * c);
+        }
     }
 
-    // P output pixels x V channels (from c0), accumulated in registers.
-    template <int K, int S, int P, int V>
+    // P output pixels, all channels. Channels run inside the pixels so that
+    // the few input pixels and weights a tile reads stay in L1.
+    template <int K, int S, int P>
+    static void pixels(const float* const* rows, std::int64_t c, std::int64_t ix, const float* w, const float* bias,
+                       float* y) {
+        std::int64_t c0 = 0;
+        for (; c0 + depthwise_lanes <= c; c0 += depthwise_lanes) tile<K, S, P, float8>(rows, c, ix, c0, w, bias, y);
+        for (; c0 < c; ++c0) tile<K, S, P, float>(rows, c, ix, c0, w, bias, y);
+    }
+
+    // P output pixels x the channels of one T (from c0), accumulated in
+    // registers. Each input pixel of the tile is loaded once and feeds every
+    // output that reads it (the index tests resolve at compile time once the
+    // loops are unrolled).
+    template <int K, int S, int P, class T>
     static void tile(const float* const* rows, std::int64_t c, std::int64_t ix, std::int64_t c0, const float* w,
                      const float* bias, float* y) {
-        float acc[P][V];
-        for (int p = 0; p < P; ++p)
-            for (int v = 0; v < V; ++v) acc[p][v] = bias[c0 + v];
+        // Every loop over a register array is unrolled so the arrays live in
+        // registers.
+        T acc[P], b;
+        load(b, bias + c0);
+#pragma GCC unroll 8
+        for (int p = 0; p < P; ++p) acc[p] = b;
         for (int i = 0; i < K; ++i) {
             const float* xr = rows[i] + ix * c + c0;
-            for (int j = 0; j < K; ++j) {
-                const float* wp = w + (i * K + j) * c + c0;
-                for (int p = 0; p < P; ++p)
-                    for (int v = 0; v < V; ++v) acc[p][v] += xr[(p * S + j) * c + v] * wp[v];
+            T wv[K];
+#pragma GCC unroll 8
+            for (int j = 0; j < K; ++j) load(wv[j], w + (i * K + j) * c + c0);
+#pragma GCC unroll 32
+            for (int q = 0; q < (P - 1) * S + K; ++q) {
+                T xv;
+                load(xv, xr + q * c);
+#pragma GCC unroll 8
+                for (int j = 0; j < K; ++j) {
+                    const int d = q - j;
+                    if (d >= 0 && d % S == 0 && d / S < P) acc[d / S] += xv * wv[j];
+                }
             }
         }
-        for (int p = 0; p < P; ++p)
-            for (int v = 0; v < V; ++v) y[p * c + c0 + v] = acc[p][v];
+#pragma GCC unroll 8
+        for (int p = 0; p < P; ++p) store(y + p * c + c0, acc[p]);
     }
 };
 
@@ -115,28 +145,34 @@ struct depthwise_weight_row {
     template <int K, int S>
     static void run(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, const float* gy,
                     float* gw) {
-        constexpr int L = depthwise_lanes;
         std::int64_t c0 = 0;
-        for (; c0 + L <= c; c0 += L) block<K, S, L>(rows, c, ix0, count, c0, gy, gw);
-        for (; c0 < c; ++c0) block<K, S, 1>(rows, c, ix0, count, c0, gy, gw);
+        for (; c0 + depthwise_lanes <= c; c0 += depthwise_lanes) block<K, S, float8>(rows, c, ix0, count, c0, gy, gw);
+        for (; c0 < c; ++c0) block<K, S, float>(rows, c, ix0, count, c0, gy, gw);
     }
 
-    // For each kernel row i, its K taps x V channels accumulate in registers
-    // along the output row.
-    template <int K, int S, int V>
+    // For each kernel row i, its K taps x the channels of one T accumulate in
+    // registers along the output row.
+    template <int K, int S, class T>
     static void block(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, std::int64_t c0,
                       const float* gy, float* gw) {
         for (int i = 0; i < K; ++i) {
-            float acc[K][V] = {};
+            T acc[K] = {};  // loops over it are unrolled so it lives in registers
             const float* xr = rows[i] + ix0 * c + c0;
             for (std::int64_t o = 0; o < count; ++o) {
-                const float* gp = gy + o * c + c0;
-                const float* xp = xr + o * S * c;
-                for (int j = 0; j < K; ++j)
-                    for (int v = 0; v < V; ++v) acc[j][v] += gp[v] * xp[j * c + v];
+                T g, xv;
+                load(g, gy + o * c + c0);
+#pragma GCC unroll 8
+                for (int j = 0; j < K; ++j) {
+                    load(xv, xr + (o * S + j) * c);
+                    acc[j] += g * xv;
+                }
             }
-            for (int j = 0; j < K; ++j)
-                for (int v = 0; v < V; ++v) gw[(i * K + j) * c + c0 + v] += acc[j][v];
+#pragma GCC unroll 8
+            for (int j = 0; j < K; ++j) {
+                T sum;
+                load(sum, gw + (i * K + j) * c + c0);
+                store(gw + (i * K + j) * c + c0, sum + acc[j]);
+            }
         }
     }
 };
@@ -193,19 +229,10 @@ inline void depthwise_backward_weight(const conv_geometry& g, const float* x, co
 // gx = d<y, gy>/dx (overwritten).
 inline void depthwise_backward_input(const conv_geometry& g, const float* gy, const float* w, float* gx) {
     const std::int64_t c = g.cin;
-    if (g.stride == 1) {
-        // With stride 1 the input gradient is the forward conv of gy with the
-        // kernel flipped and padding dil*(k-1) - pad: it reuses the fast path.
+    if (g.stride == 1) {  // a depthwise forward conv: the fast path
         std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * c));
-        for (std::int64_t i = 0; i < g.kh; ++i)
-            for (std::int64_t j = 0; j < g.kw; ++j) {
-                const float* src = w + ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * c;
-                std::copy(src, src + c, flipped.begin() + (i * g.kw + j) * c);
-            }
-        conv_geometry t = g;
-        t.h = g.oh, t.w = g.ow, t.oh = g.h, t.ow = g.w;
-        t.pad_h = g.dil * (g.kh - 1) - g.pad_h, t.pad_w = g.dil * (g.kw - 1) - g.pad_w;
-        depthwise_forward(t, gy, flipped.data(), nullptr, gx);
+        flip_weight(g, w, flipped.data());
+        depthwise_forward(input_gradient_geometry(g), gy, flipped.data(), nullptr, gx);
         return;
     }
     // Larger strides: each input pixel gathers the outputs that read it.

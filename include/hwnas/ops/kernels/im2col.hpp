@@ -25,22 +25,34 @@ inline constexpr std::int64_t im2col_budget = std::int64_t{1} << 20;
 // where the patch reaches into the padding.
 inline void im2col(const conv_geometry& g, const float* x, std::int64_t r0, std::int64_t r1, float* col) {
     const std::int64_t cg = g.cin_g(), kg = g.k_g(), ld = kg * g.groups;
+    // With one group and no dilation, the taps of a kernel row that lie inside
+    // the input are one contiguous run of the input row: one copy.
+    const bool runs = g.groups == 1 && g.dil == 1;
+    std::vector<tap_range> cols(static_cast<std::size_t>(g.ow));  // the taps inside the input, per output column
+    for (std::int64_t ox = 0; ox < g.ow; ++ox)
+        cols[static_cast<std::size_t>(ox)] = valid_taps(ox * g.stride - g.pad_w, g.dil, g.kw, g.w);
     parallel_for(r0, r1, [&](std::int64_t lo, std::int64_t hi) {
-        for (std::int64_t r = lo; r < hi; ++r) {
-            const std::int64_t n = r / (g.oh * g.ow), oy = r / g.ow % g.oh, ox = r % g.ow;
+        std::int64_t n = lo / (g.oh * g.ow), oy = lo / g.ow % g.oh, ox = lo % g.ow;
+        for (std::int64_t r = lo; r < hi; ++r, ox = ox + 1 < g.ow ? ox + 1 : 0) {
+            if (r > lo && ox == 0 && ++oy == g.oh) oy = 0, ++n;
+            const std::int64_t ix0 = ox * g.stride - g.pad_w;
+            const tap_range t = cols[static_cast<std::size_t>(ox)];
             float* row = col + (r - r0) * ld;
             for (std::int64_t i = 0; i < g.kh; ++i) {
                 const std::int64_t iy = oy * g.stride - g.pad_h + i * g.dil;
-                for (std::int64_t j = 0; j < g.kw; ++j) {
-                    const std::int64_t ix = ox * g.stride - g.pad_w + j * g.dil;
-                    float* dst = row + (i * g.kw + j) * cg;
-                    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
-                        for (std::int64_t grp = 0; grp < g.groups; ++grp) std::fill(dst + grp * kg, dst + grp * kg + cg, 0.0f);
-                        continue;
+                const bool inside = iy >= 0 && iy < g.h;
+                const float* src = inside ? x + (n * g.h + iy) * g.w * g.cin : nullptr;
+                for (std::int64_t grp = 0; grp < g.groups; ++grp) {
+                    float* dst = row + grp * kg + i * g.kw * cg;
+                    const std::int64_t lo_j = inside ? t.lo : g.kw, hi_j = inside ? t.hi : g.kw;
+                    zero_short(dst, lo_j * cg);
+                    if (runs && hi_j > lo_j) {
+                        copy_short(dst + lo_j * cg, src + (ix0 + lo_j) * g.cin, (hi_j - lo_j) * cg);
+                    } else {
+                        for (std::int64_t j = lo_j; j < hi_j; ++j)
+                            copy_short(dst + j * cg, src + (ix0 + j * g.dil) * g.cin + grp * cg, cg);
                     }
-                    const float* src = x + ((n * g.h + iy) * g.w + ix) * g.cin;
-                    for (std::int64_t grp = 0; grp < g.groups; ++grp)
-                        std::copy(src + grp * cg, src + (grp + 1) * cg, dst + grp * kg);
+                    zero_short(dst + hi_j * cg, (g.kw - hi_j) * cg);
                 }
             }
         }
@@ -52,24 +64,31 @@ inline void im2col(const conv_geometry& g, const float* x, std::int64_t r0, std:
 // so threads never write the same pixel and the order is fixed).
 inline void col2im_add(const conv_geometry& g, const float* col, std::int64_t r0, std::int64_t r1, float* gx) {
     const std::int64_t cg = g.cin_g(), kg = g.k_g(), ld = kg * g.groups, plane = g.oh * g.ow;
+    // (tap, output column) pairs reading each input column, flattened, with
+    // input column ix's pairs at [start[ix], start[ix + 1]).
+    std::vector<std::int64_t> pairs, taps, start{0};
+    for (std::int64_t ix = 0; ix < g.w; ++ix) {
+        reading_taps(ix, g.kw, g.stride, g.pad_w, g.dil, g.ow, taps);
+        pairs.insert(pairs.end(), taps.begin(), taps.end());
+        start.push_back(static_cast<std::int64_t>(pairs.size()));
+    }
     // Input rows (n, iy) the chunk can reach, flattened as n*h + iy.
     const std::int64_t first_oy = r0 / g.ow % g.oh, last_oy = (r1 - 1) / g.ow % g.oh;
     const std::int64_t first = r0 / plane * g.h + std::max<std::int64_t>(0, first_oy * g.stride - g.pad_h);
     const std::int64_t last = (r1 - 1) / plane * g.h +
                               std::min(g.h - 1, last_oy * g.stride - g.pad_h + (g.kh - 1) * g.dil);
     parallel_for(first, last + 1, [&](std::int64_t lo, std::int64_t hi) {
-        std::vector<std::int64_t> rows, cols;  // (tap, output index) pairs
+        std::vector<std::int64_t> rows;  // (tap, output row) pairs
         for (std::int64_t q = lo; q < hi; ++q) {
             const std::int64_t n = q / g.h;
             reading_taps(q % g.h, g.kh, g.stride, g.pad_h, g.dil, g.oh, rows);
             for (std::int64_t ix = 0; ix < g.w; ++ix) {
-                reading_taps(ix, g.kw, g.stride, g.pad_w, g.dil, g.ow, cols);
                 float* dst = gx + (q * g.w + ix) * g.cin;
                 for (std::size_t a = 0; a < rows.size(); a += 2)
-                    for (std::size_t b = 0; b < cols.size(); b += 2) {
-                        const std::int64_t r = (n * g.oh + rows[a + 1]) * g.ow + cols[b + 1];
+                    for (std::int64_t b = start[ix]; b < start[ix + 1]; b += 2) {
+                        const std::int64_t r = (n * g.oh + rows[a + 1]) * g.ow + pairs[b + 1];
                         if (r < r0 || r >= r1) continue;
-                        const float* src = col + (r - r0) * ld + (rows[a] * g.kw + cols[b]) * cg;
+                        const float* src = col + (r - r0) * ld + (rows[a] * g.kw + pairs[b]) * cg;
                         for (std::int64_t grp = 0; grp < g.groups; ++grp)
                             add_inplace(dst + grp * cg, src + grp * kg, cg);
                     }
@@ -107,9 +126,17 @@ inline void conv_gemm_forward(const conv_geometry& g, const float* x, const floa
     }
 }
 
-// gx = d<y, gy>/dx (overwritten).
+// gx = d<y, gy>/dx (overwritten). With stride 1 (not pointwise) it is the
+// forward conv of gy with the flipped kernel: im2col instead of the slower
+// col2im scatter.
 inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, const float* w, float* gx,
                                      std::int64_t budget = im2col_budget) {
+    if (g.stride == 1 && !g.pointwise()) {
+        std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * g.cout_g() * g.cin));
+        flip_weight(g, w, flipped.data());
+        conv_gemm_forward(input_gradient_geometry(g), gy, flipped.data(), nullptr, gx, budget);
+        return;
+    }
     const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
     const auto col = im2col_buffer(g, std::min(step, rows));
     if (!g.pointwise()) std::fill(gx, gx + g.n * g.h * g.w * g.cin, 0.0f);
