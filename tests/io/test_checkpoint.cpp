@@ -13,12 +13,14 @@
 #include <hwnas/io/atomic_file.hpp>
 #include <hwnas/io/checkpoint.hpp>
 #include <hwnas/nn/layers.hpp>
+#include <hwnas/nn/mbconv.hpp>
 #include <hwnas/nn/lr_schedule.hpp>
 #include <hwnas/nn/optimizer.hpp>
 #include <hwnas/nn/sequential.hpp>
 #include <hwnas/ops/activation.hpp>
 #include <hwnas/ops/elementwise.hpp>
 #include <hwnas/ops/reduce.hpp>
+#include <hwnas/ops/softmax.hpp>
 
 using namespace hwnas;
 namespace fs = std::filesystem;
@@ -293,32 +295,37 @@ TEST_CASE("optimizer and generator state round-trip") {
 
 namespace {
 
-// Synthetic regression data and a training loop whose every source of
+// Synthetic two-class data and a training loop whose every source of
 // randomness (batch choice) comes from gen, so a restored gen replays it.
 struct task {
-    tensor x = tensor::uninitialized({32, 4}), neg_t = tensor::uninitialized({32, 2});
-    task() {
+    static constexpr index_t n = 32, batch = 8;
+    shape sample;
+    tensor x;
+    std::vector<std::int32_t> labels;
+    explicit task(const shape& one) : sample(one) {
+        std::vector<index_t> dims{n};
+        dims.insert(dims.end(), one.begin(), one.end());
+        x = tensor::uninitialized(shape(std::span<const index_t>(dims)));
         rng d(11);
         for (float& v : x) v = d.uniform(-1, 1);
-        for (index_t i = 0; i < 32; ++i) {
-            neg_t[i * 2] = -(x[i * 4] + x[i * 4 + 1] > 0 ? 1.0f : 0.0f);
-            neg_t[i * 2 + 1] = -1.0f - neg_t[i * 2];
-        }
+        for (index_t i = 0; i < n; ++i) labels.push_back(x[i * one.numel()] + x[i * one.numel() + 1] > 0 ? 1 : 0);
     }
     void train(module& model, optimizer& opt, rng& gen, std::int64_t from, std::int64_t to) const {
         const cosine_schedule lr(0.05f, 0.001f, 20, 3);
-        const index_t batch = 8;
+        const index_t k = sample.numel();
+        std::vector<index_t> dims{batch};
+        dims.insert(dims.end(), sample.begin(), sample.end());
         for (std::int64_t step = from; step < to; ++step) {
             opt.set_lr(lr(step));
-            tensor xb = tensor::uninitialized({batch, 4}), tb = tensor::uninitialized({batch, 2});
+            tensor xb = tensor::uninitialized(shape(std::span<const index_t>(dims)));
+            std::vector<std::int32_t> yb;
             for (index_t r = 0; r < batch; ++r) {
-                const auto i = static_cast<index_t>(gen.below(32));
-                std::copy_n(x.data() + i * 4, 4, xb.data() + r * 4);
-                std::copy_n(neg_t.data() + i * 2, 2, tb.data() + r * 2);
+                const auto i = static_cast<index_t>(gen.below(n));
+                std::copy_n(x.data() + i * k, k, xb.data() + r * k);
+                yb.push_back(labels[static_cast<std::size_t>(i)]);
             }
             opt.zero_grad();
-            var d = add(model.forward(var(xb)), var(tb));
-            mean(mul(d, d)).backward();
+            cross_entropy(model.forward(var(xb)), yb).backward();
             clip_grad_norm(opt.params(), 1.0);
             opt.step();
         }
@@ -327,50 +334,68 @@ struct task {
 
 bool bit_identical(const module& a, const module& b) {
     const auto pa = a.parameters(), pb = b.parameters();
-    if (pa.size() != pb.size()) return false;
+    const auto ba = a.named_buffers(), bb = b.named_buffers();
+    if (pa.size() != pb.size() || ba.size() != bb.size()) return false;
+    auto same = [](const tensor& x, const tensor& y) {
+        return std::memcmp(x.data(), y.data(), sizeof(float) * static_cast<std::size_t>(x.numel())) == 0;
+    };
     for (std::size_t i = 0; i < pa.size(); ++i)
-        if (std::memcmp(pa[i].value().data(), pb[i].value().data(), sizeof(float) * static_cast<std::size_t>(pa[i].numel())) != 0)
-            return false;
+        if (!same(pa[i].value(), pb[i].value())) return false;
+    for (std::size_t i = 0; i < ba.size(); ++i)
+        if (!same(ba[i].value, bb[i].value)) return false;
     return true;
+}
+
+std::shared_ptr<module> make_mlp(rng& g) { return std::make_shared<mlp>(g); }
+// Conv + BN (running statistics are buffers) + MBConv with a channel shuffle.
+std::shared_ptr<module> make_convnet(rng& g) {
+    return std::make_shared<sequential>(std::vector<std::shared_ptr<module>>{
+        std::make_shared<conv_bn_act>(1, 4, 3, g),
+        std::make_shared<mbconv>(4, 4, g, mbconv_options{.expansion = 2, .groups = 2}),
+        std::make_shared<classifier_head>(4, 2, g)});
 }
 
 }  // namespace
 
 TEST_CASE("a resumed run ends bit-identical to an uninterrupted one") {
     using make_opt = std::function<std::unique_ptr<optimizer>(std::vector<var>)>;
+    using make_model = std::function<std::shared_ptr<module>(rng&)>;
     make_opt adamw_opt = [](std::vector<var> ps) {
         return std::make_unique<adamw>(std::move(ps), adam_options{.weight_decay = 0.01f});
     };
     make_opt sgd_opt = [](std::vector<var> ps) {
         return std::make_unique<sgd>(std::move(ps), sgd_options{.momentum = 0.9f, .weight_decay = 1e-3f, .nesterov = true});
     };
-    for (const auto& make : {adamw_opt, sgd_opt}) {
-        const task t;
-        const std::int64_t n = 6;
-        rng init(1), gen(5);
-        mlp straight(init);
-        auto opt = make(straight.parameters());
-        t.train(straight, *opt, gen, 0, 2 * n);
+    const std::vector<std::pair<make_model, shape>> models{{make_mlp, {4}}, {make_convnet, {6, 6, 1}}};
+    for (const auto& [make_net, sample] : models)
+        for (const auto& make : {adamw_opt, sgd_opt}) {
+            const task t(sample);
+            const std::int64_t n = 6;
+            rng init(1), gen(5);
+            auto straight = make_net(init);
+            auto opt = make(straight->parameters());
+            t.train(*straight, *opt, gen, 0, 2 * n);
 
-        temp_dir dir;
-        {
-            rng init2(1), gen2(5);
-            mlp first(init2);
-            auto opt2 = make(first.parameters());
-            t.train(first, *opt2, gen2, 0, n);
-            save_training_checkpoint(dir / "run.ckpt", first, *opt2, gen2, {1, n});
+            temp_dir dir;
+            {
+                rng init2(1), gen2(5);
+                auto first = make_net(init2);
+                auto opt2 = make(first->parameters());
+                t.train(*first, *opt2, gen2, 0, n);
+                CHECK_FALSE(bit_identical(*first, *straight));
+                save_training_checkpoint(dir / "run.ckpt", *first, *opt2, gen2, {1, n});
+            }
+            rng other_init(77), resumed_gen(123);
+            auto resumed = make_net(other_init);
+            auto opt3 = make(resumed->parameters());
+            const training_progress p = load_training_checkpoint(dir / "run.ckpt", *resumed, *opt3, resumed_gen);
+            CHECK(p.epoch == 1);
+            CHECK(p.step == n);
+            t.train(*resumed, *opt3, resumed_gen, p.step, 2 * n);
+            CHECK(bit_identical(*straight, *resumed));
+            CHECK(resumed_gen == gen);
+            CHECK(opt3->update_counts() == opt->update_counts());
         }
-        rng other_init(77), resumed_gen(123);
-        mlp resumed(other_init);
-        auto opt3 = make(resumed.parameters());
-        const training_progress p = load_training_checkpoint(dir / "run.ckpt", resumed, *opt3, resumed_gen);
-        CHECK(p.epoch == 1);
-        CHECK(p.step == n);
-        t.train(resumed, *opt3, resumed_gen, p.step, 2 * n);
-        CHECK(bit_identical(straight, resumed));
-        CHECK(resumed_gen == gen);
-        CHECK(opt3->update_counts() == opt->update_counts());
-    }
 }
 
 TEST_CASE("a training checkpoint that does not fit changes nothing") {
