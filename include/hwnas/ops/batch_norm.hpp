@@ -15,16 +15,11 @@ namespace hwnas {
 
 namespace detail {
 
-struct identity_fn {
-    static float f(float z) { return z; }
-    static float df(float, float) { return 1.0f; }
-};
-
 // Calls f(Fn{}) with the activation functor named by a.
 template <class F>
 decltype(auto) with_activation(const char* op, activation a, F&& f) {
     switch (a) {
-        case activation::none: return f(identity_fn{});
+        case activation::none: return f(kernels::identity_act{});
         case activation::relu: return f(relu_fn{});
         case activation::relu6: return f(relu6_fn{});
         case activation::hard_swish: return f(hard_swish_fn{});

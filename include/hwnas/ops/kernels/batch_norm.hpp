@@ -10,8 +10,7 @@
 // ops/activation.hpp); UsesOutput says df reads y (the saved output) instead of
 // z (the pre-activation, recomputed from x: one FMA, cheaper than saving it).
 #include <algorithm>
-#include <array>
-#include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "hwnas/core/parallel.hpp"
@@ -103,6 +102,12 @@ inline float bn_pre_activation(float x, const bn_channels& p, index_t c) {
     return (x - p.mean[c]) * p.scale[c] + p.beta[c];
 }
 
+// The activation::none case: y = z.
+struct identity_act {
+    static float f(float z) { return z; }
+    static float df(float, float) { return 1.0f; }
+};
+
 // Channels per tile of the backward passes (a stack buffer of derivatives).
 inline constexpr index_t bn_tile = 64;
 
@@ -112,11 +117,14 @@ inline constexpr index_t bn_tile = 64;
 // it sinks the product into the branches of act'.
 template <class Act, bool UsesOutput, class Body>
 void bn_for_derivative_tiles(const float* x, const float* y, index_t r, index_t C, const bn_channels& p, Body&& body) {
+    constexpr bool identity = std::is_same_v<Act, identity_act>;
     float dz[bn_tile];
+    if constexpr (identity) std::fill(dz, dz + bn_tile, 1.0f);
     for (index_t c0 = 0; c0 < C; c0 += bn_tile) {
         const index_t n = std::min(bn_tile, C - c0), i0 = r * C + c0;
-        for (index_t j = 0; j < n; ++j)
-            dz[j] = Act::df(bn_pre_activation(x[i0 + j], p, c0 + j), UsesOutput ? y[i0 + j] : 0.0f);
+        if constexpr (!identity)
+            for (index_t j = 0; j < n; ++j)
+                dz[j] = Act::df(bn_pre_activation(x[i0 + j], p, c0 + j), UsesOutput ? y[i0 + j] : 0.0f);
         body(c0, n, static_cast<const float*>(dz));
     }
 }

@@ -1,10 +1,15 @@
 #pragma once
 // Pooling kernels on NHWC buffers: max and average 2-d pooling (square
-// kernel, stride, zero/-inf padding) and global average pooling. Inner loops
-// run over the contiguous channels and vectorize; output (or input) rows are
-// split across threads. Backward passes gather: each input element sums the
-// windows that cover it in a fixed order, so there are no write conflicts
-// between threads and no zero-fill pass. No autograd here.
+// kernel, stride, -inf/zero padding) and global average pooling. No autograd.
+//
+// The 2-d kernels work on whole rows: for one output row and one window
+// offset (kh, kw), the output pixels and the input pixels they read form
+// matched runs; with stride 1 each is one contiguous run of (pixels x C)
+// floats, so the inner loops are long and vectorize well. Backward passes
+// gather the same way per input row (each input element sums the windows
+// that cover it, in a fixed (kh, kw) order): no write conflicts between
+// threads, deterministic sums. Rows are split across threads.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -18,23 +23,35 @@ struct pool_geometry {
     index_t kernel, stride, padding;
     index_t ho, wo;  // output [n, ho, wo, c]
 
-    // First input row (column) of output row oh's (column ow's) window; may be negative (padding).
-    index_t origin_h(index_t oh) const { return oh * stride - padding; }
-    index_t origin_w(index_t ow) const { return ow * stride - padding; }
-    // The window clipped to the input: [begin, end) along one axis.
-    static index_t clip_begin(index_t origin) { return std::max<index_t>(0, origin); }
-    index_t clip_end(index_t origin, index_t extent) const { return std::min(extent, origin + kernel); }
-    // The outputs whose windows cover input coordinate i: [begin, end) along one axis.
-    index_t cover_begin(index_t i) const {
-        const index_t first = i + padding - kernel + 1;
-        return first <= 0 ? 0 : (first + stride - 1) / stride;
+    // The input row read by output row oh at window row kh (may be outside the input).
+    index_t input_row(index_t oh, index_t kh) const { return oh * stride - padding + kh; }
+    // The output row that reads input row ih at window row kh, or -1 if none does.
+    index_t output_row(index_t ih, index_t kh) const {
+        const index_t t = ih + padding - kh;
+        return t < 0 || t % stride != 0 || t / stride >= ho ? -1 : t / stride;
     }
-    index_t cover_end(index_t i, index_t out_extent) const { return std::min(out_extent, (i + padding) / stride + 1); }
     // Averaging divisor of window (oh, ow): the full window, or its part inside the input.
     index_t divisor(index_t oh, index_t ow, bool count_include_pad) const {
         if (count_include_pad) return kernel * kernel;
-        const index_t h0 = origin_h(oh), w0 = origin_w(ow);
-        return (clip_end(h0, h) - clip_begin(h0)) * (clip_end(w0, w) - clip_begin(w0));
+        auto inside = [this](index_t origin, index_t extent) {
+            return std::min(extent, origin + kernel) - std::max<index_t>(0, origin);
+        };
+        return inside(oh * stride - padding, h) * inside(ow * stride - padding, w);
+    }
+    // Calls f(o, i, len) for the runs that pair output-row floats [o, o + len)
+    // with input-row floats [i, i + len) at window column kw: the output
+    // columns whose window column kw lies inside the input.
+    template <class F>
+    void for_column_runs(index_t kw, F&& f) const {
+        const index_t lo = padding - kw, hi = w - 1 + padding - kw;  // ow * stride must lie in [lo, hi]
+        if (hi < 0) return;
+        const index_t ob = lo <= 0 ? 0 : (lo + stride - 1) / stride, oe = std::min(wo, hi / stride + 1);
+        if (ob >= oe) return;
+        if (stride == 1) {
+            f(ob * c, (ob - lo) * c, (oe - ob) * c);
+            return;
+        }
+        for (index_t ow = ob; ow < oe; ++ow) f(ow * c, (ow * stride - lo) * c, c);
     }
 };
 
@@ -42,28 +59,36 @@ struct pool_geometry {
 // its window (kh * kernel + kw; the first one on ties). NaN propagates.
 template <bool SaveArgmax>
 void max_pool2d_forward(const float* x, const pool_geometry& g, float* y, std::int32_t* arg) {
-    const index_t C = g.c;
-    for_rows(g.n * g.ho, g.wo * C * g.kernel * g.kernel, [&](index_t lo, index_t hi) {
+    const index_t C = g.c, row_out = g.wo * C, row_in = g.w * C;
+    for_rows(g.n * g.ho, row_out * g.kernel * g.kernel, [=, &g](index_t lo, index_t hi) {
         for (index_t row = lo; row < hi; ++row) {
-            const index_t n = row / g.ho, h0 = g.origin_h(row % g.ho);
-            for (index_t ow = 0; ow < g.wo; ++ow) {
-                const index_t w0 = g.origin_w(ow), o = (row * g.wo + ow) * C;
-                float* __restrict yo = y + o;
-                std::int32_t* __restrict ao = arg + (SaveArgmax ? o : 0);
-                const auto first = static_cast<std::int32_t>((g.clip_begin(h0) - h0) * g.kernel + g.clip_begin(w0) - w0);
-                for (index_t c = 0; c < C; ++c) yo[c] = -std::numeric_limits<float>::infinity();
-                if constexpr (SaveArgmax)
-                    for (index_t c = 0; c < C; ++c) ao[c] = first;
-                for (index_t ih = g.clip_begin(h0); ih < g.clip_end(h0, g.h); ++ih)
-                    for (index_t iw = g.clip_begin(w0); iw < g.clip_end(w0, g.w); ++iw) {
-                        const float* __restrict xi = x + ((n * g.h + ih) * g.w + iw) * C;
-                        const auto idx = static_cast<std::int32_t>((ih - h0) * g.kernel + iw - w0);
-                        for (index_t c = 0; c < C; ++c) {
-                            const bool take = xi[c] > yo[c] || xi[c] != xi[c];
-                            yo[c] = take ? xi[c] : yo[c];
-                            if constexpr (SaveArgmax) ao[c] = take ? idx : ao[c];
+            const index_t n = row / g.ho, oh = row % g.ho;
+            float* __restrict yr = y + row * row_out;
+            std::int32_t* __restrict ar = SaveArgmax ? arg + row * row_out : nullptr;
+            std::fill(yr, yr + row_out, -std::numeric_limits<float>::infinity());
+            if constexpr (SaveArgmax) {
+                // The first window element inside the input wins when every element is -inf.
+                const index_t kh0 = std::max<index_t>(0, -g.input_row(oh, 0));
+                for (index_t ow = 0; ow < g.wo; ++ow) {
+                    const index_t kw0 = std::max<index_t>(0, g.padding - ow * g.stride);
+                    std::fill(ar + ow * C, ar + (ow + 1) * C, static_cast<std::int32_t>(kh0 * g.kernel + kw0));
+                }
+            }
+            for (index_t kh = 0; kh < g.kernel; ++kh) {
+                const index_t ih = g.input_row(oh, kh);
+                if (ih < 0 || ih >= g.h) continue;
+                const float* __restrict xr = x + (n * g.h + ih) * row_in;
+                for (index_t kw = 0; kw < g.kernel; ++kw) {
+                    const auto idx = static_cast<std::int32_t>(kh * g.kernel + kw);
+                    g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
+                        for (index_t j = 0; j < len; ++j) {
+                            const float v = xr[i + j];
+                            const bool take = (v > yr[o + j]) | (v != v);  // | : no branch
+                            yr[o + j] = take ? v : yr[o + j];
+                            if constexpr (SaveArgmax) ar[o + j] = take ? idx : ar[o + j];
                         }
-                    }
+                    });
+                }
             }
         }
     });
@@ -71,21 +96,23 @@ void max_pool2d_forward(const float* x, const pool_geometry& g, float* y, std::i
 
 // gx = sum of gy over the windows whose argmax is this element.
 inline void max_pool2d_backward(const float* gy, const std::int32_t* arg, const pool_geometry& g, float* gx) {
-    const index_t C = g.c;
-    for_rows(g.n * g.h, g.w * C, [&](index_t lo, index_t hi) {
+    const index_t C = g.c, row_out = g.wo * C, row_in = g.w * C;
+    for_rows(g.n * g.h, row_in * g.kernel, [=, &g](index_t lo, index_t hi) {
         for (index_t row = lo; row < hi; ++row) {
             const index_t n = row / g.h, ih = row % g.h;
-            for (index_t iw = 0; iw < g.w; ++iw) {
-                float* __restrict gi = gx + (row * g.w + iw) * C;
-                for (index_t c = 0; c < C; ++c) gi[c] = 0.0f;
-                for (index_t oh = g.cover_begin(ih); oh < g.cover_end(ih, g.ho); ++oh)
-                    for (index_t ow = g.cover_begin(iw); ow < g.cover_end(iw, g.wo); ++ow) {
-                        const index_t o = ((n * g.ho + oh) * g.wo + ow) * C;
-                        const auto idx = static_cast<std::int32_t>((ih - g.origin_h(oh)) * g.kernel + iw - g.origin_w(ow));
-                        const float* __restrict go = gy + o;
-                        const std::int32_t* __restrict ao = arg + o;
-                        for (index_t c = 0; c < C; ++c) gi[c] += ao[c] == idx ? go[c] : 0.0f;
-                    }
+            float* __restrict gr = gx + row * row_in;
+            std::fill(gr, gr + row_in, 0.0f);
+            for (index_t kh = 0; kh < g.kernel; ++kh) {
+                const index_t oh = g.output_row(ih, kh);
+                if (oh < 0) continue;
+                const float* __restrict gyr = gy + (n * g.ho + oh) * row_out;
+                const std::int32_t* __restrict ar = arg + (n * g.ho + oh) * row_out;
+                for (index_t kw = 0; kw < g.kernel; ++kw) {
+                    const auto idx = static_cast<std::int32_t>(kh * g.kernel + kw);
+                    g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
+                        for (index_t j = 0; j < len; ++j) gr[i + j] += ar[o + j] == idx ? gyr[o + j] : 0.0f;
+                    });
+                }
             }
         }
     });
@@ -93,21 +120,24 @@ inline void max_pool2d_backward(const float* gy, const std::int32_t* arg, const 
 
 // y = mean over each window (divisor from pool_geometry::divisor).
 inline void avg_pool2d_forward(const float* x, const pool_geometry& g, bool count_include_pad, float* y) {
-    const index_t C = g.c;
-    for_rows(g.n * g.ho, g.wo * C * g.kernel * g.kernel, [&](index_t lo, index_t hi) {
+    const index_t C = g.c, row_out = g.wo * C, row_in = g.w * C;
+    for_rows(g.n * g.ho, row_out * g.kernel * g.kernel, [=, &g](index_t lo, index_t hi) {
         for (index_t row = lo; row < hi; ++row) {
-            const index_t n = row / g.ho, oh = row % g.ho, h0 = g.origin_h(oh);
+            const index_t n = row / g.ho, oh = row % g.ho;
+            float* __restrict yr = y + row * row_out;
+            std::fill(yr, yr + row_out, 0.0f);
+            for (index_t kh = 0; kh < g.kernel; ++kh) {
+                const index_t ih = g.input_row(oh, kh);
+                if (ih < 0 || ih >= g.h) continue;
+                const float* __restrict xr = x + (n * g.h + ih) * row_in;
+                for (index_t kw = 0; kw < g.kernel; ++kw)
+                    g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
+                        for (index_t j = 0; j < len; ++j) yr[o + j] += xr[i + j];
+                    });
+            }
             for (index_t ow = 0; ow < g.wo; ++ow) {
-                const index_t w0 = g.origin_w(ow);
-                float* __restrict yo = y + (row * g.wo + ow) * C;
-                for (index_t c = 0; c < C; ++c) yo[c] = 0.0f;
-                for (index_t ih = g.clip_begin(h0); ih < g.clip_end(h0, g.h); ++ih)
-                    for (index_t iw = g.clip_begin(w0); iw < g.clip_end(w0, g.w); ++iw) {
-                        const float* __restrict xi = x + ((n * g.h + ih) * g.w + iw) * C;
-                        for (index_t c = 0; c < C; ++c) yo[c] += xi[c];
-                    }
                 const float inv = 1.0f / static_cast<float>(g.divisor(oh, ow, count_include_pad));
-                for (index_t c = 0; c < C; ++c) yo[c] *= inv;
+                for (index_t c = 0; c < C; ++c) yr[ow * C + c] *= inv;
             }
         }
     });
@@ -115,19 +145,26 @@ inline void avg_pool2d_forward(const float* x, const pool_geometry& g, bool coun
 
 // gx = sum of gy / divisor over the windows that cover this element.
 inline void avg_pool2d_backward(const float* gy, const pool_geometry& g, bool count_include_pad, float* gx) {
-    const index_t C = g.c;
-    for_rows(g.n * g.h, g.w * C, [&](index_t lo, index_t hi) {
+    const index_t C = g.c, row_out = g.wo * C, row_in = g.w * C;
+    for_rows(g.n * g.h, row_in * g.kernel, [=, &g](index_t lo, index_t hi) {
+        std::vector<float> scaled(static_cast<std::size_t>(row_out));  // gy / divisor of one output row
+        float* __restrict sr = scaled.data();
         for (index_t row = lo; row < hi; ++row) {
             const index_t n = row / g.h, ih = row % g.h;
-            for (index_t iw = 0; iw < g.w; ++iw) {
-                float* __restrict gi = gx + (row * g.w + iw) * C;
-                for (index_t c = 0; c < C; ++c) gi[c] = 0.0f;
-                for (index_t oh = g.cover_begin(ih); oh < g.cover_end(ih, g.ho); ++oh)
-                    for (index_t ow = g.cover_begin(iw); ow < g.cover_end(iw, g.wo); ++ow) {
-                        const float* __restrict go = gy + ((n * g.ho + oh) * g.wo + ow) * C;
-                        const float inv = 1.0f / static_cast<float>(g.divisor(oh, ow, count_include_pad));
-                        for (index_t c = 0; c < C; ++c) gi[c] += go[c] * inv;
-                    }
+            float* __restrict gr = gx + row * row_in;
+            std::fill(gr, gr + row_in, 0.0f);
+            for (index_t kh = 0; kh < g.kernel; ++kh) {
+                const index_t oh = g.output_row(ih, kh);
+                if (oh < 0) continue;
+                const float* __restrict gyr = gy + (n * g.ho + oh) * row_out;
+                for (index_t ow = 0; ow < g.wo; ++ow) {
+                    const float inv = 1.0f / static_cast<float>(g.divisor(oh, ow, count_include_pad));
+                    for (index_t c = 0; c < C; ++c) sr[ow * C + c] = gyr[ow * C + c] * inv;
+                }
+                for (index_t kw = 0; kw < g.kernel; ++kw)
+                    g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
+                        for (index_t j = 0; j < len; ++j) gr[i + j] += sr[o + j];
+                    });
             }
         }
     });
