@@ -71,8 +71,8 @@ TEST_CASE("the FBNet loss CE * alpha * log(LAT)^beta is expressible") {
 
 TEST_CASE("math ops reject invalid inputs") {
     const float nan = std::numeric_limits<float>::quiet_NaN();
-    CHECK_THROWS_WITH_AS(log(var(tensor::from({3}, {1, 0, 2}))), "log: input element 1 is 0, expected x > 0 (input [3])",
-                         numeric_error);
+    CHECK_THROWS_WITH_AS(log(var(tensor::from({3}, {1, 0, 2}))),
+                         "log: input element 1 is 0, expected x > 0 (input [3])", numeric_error);
     CHECK_THROWS_WITH_AS(log(var(tensor::from({1, 2}, {1, -2}))),
                          "log: input element 1 is -2, expected x > 0 (input [1,2])", numeric_error);
     CHECK_THROWS_WITH_AS(log(var(tensor::from({1}, {nan}))), "log: input element 0 is nan, expected x > 0 (input [1])",

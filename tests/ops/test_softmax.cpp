@@ -2,6 +2,7 @@
 // Gradients are checked through the op registry (ops/cases/misc.hpp).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -159,7 +160,9 @@ TEST_CASE("gumbel_softmax temperature sharpens or flattens the sample") {
     const tensor cold = sample(0.1f), warm = sample(1.0f), hot = sample(100.0f);
     for (index_t r = 0; r < 4; ++r) {
         auto row_max = [&](const tensor& t) { return *std::max_element(t.data() + r * 3, t.data() + r * 3 + 3); };
-        auto row_arg = [&](const tensor& t) { return std::max_element(t.data() + r * 3, t.data() + r * 3 + 3) - t.data(); };
+        auto row_arg = [&](const tensor& t) {
+            return std::max_element(t.data() + r * 3, t.data() + r * 3 + 3) - t.data();
+        };
         // Same noise: lower tau, the same argmax with more mass on it.
         CHECK(row_arg(cold) == row_arg(warm));
         CHECK(row_max(cold) >= row_max(warm));

@@ -1,7 +1,8 @@
 #pragma once
 // concat_channels, slice_channels, channel_shuffle: data movement along the
 // last (channel) dimension of a channels-last tensor. Each is a strided copy
-// of rows; large tensors are split into row blocks over the threads.
+// of rows, bound by memory bandwidth; they run on one thread because a second
+// one gave no measurable gain on the shared 2-core development machine.
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
@@ -10,33 +11,9 @@
 #include <vector>
 
 #include "hwnas/autograd/var.hpp"
-#include "hwnas/core/parallel.hpp"
-#include "hwnas/ops/activation.hpp"
 #include "hwnas/ops/check.hpp"
 
 namespace hwnas {
-
-namespace detail {
-
-// Calls f(block, lo, hi) for the blocks [lo, hi) of per_block items covering
-// [0, n), spread over the threads. A single block runs inline, so small
-// tensors pay no threading cost; per-block partial results can be combined
-// in block order, the same for any thread count.
-inline index_t block_count(index_t n, index_t per_block) { return (n + per_block - 1) / per_block; }
-
-template <class F>
-void for_blocks(index_t n, index_t per_block, F&& f) {
-    parallel_for(0, block_count(n, per_block), [&](index_t b0, index_t b1) {
-        for (index_t b = b0; b < b1; ++b) f(b, b * per_block, std::min(n, (b + 1) * per_block));
-    });
-}
-
-// Rows per block such that a block holds about pointwise_grain floats.
-inline index_t rows_per_block(index_t row_elems) {
-    return std::max<index_t>(1, pointwise_grain / std::max<index_t>(1, row_elems));
-}
-
-}  // namespace detail
 
 namespace kernels {
 
@@ -44,22 +21,18 @@ namespace kernels {
 // rows of src hold src_c floats and rows of dst hold dst_c.
 inline void copy_channels(const float* src, index_t src_c, index_t src_off, float* dst, index_t dst_c, index_t dst_off,
                           index_t width, index_t rows) {
-    detail::for_blocks(rows, detail::rows_per_block(width), [&](index_t, index_t lo, index_t hi) {
-        for (index_t r = lo; r < hi; ++r)
-            std::memcpy(dst + r * dst_c + dst_off, src + r * src_c + src_off,
-                        static_cast<std::size_t>(width) * sizeof(float));
-    });
+    for (index_t r = 0; r < rows; ++r)
+        std::memcpy(dst + r * dst_c + dst_off, src + r * src_c + src_off,
+                    static_cast<std::size_t>(width) * sizeof(float));
 }
 
 // In every row of groups * per_group channels, y[j * groups + g] = x[g * per_group + j]:
 // the [groups, per_group] matrix of channels is transposed.
 inline void channel_shuffle(const float* x, float* y, index_t rows, index_t groups, index_t per_group) {
     const index_t c = groups * per_group;
-    detail::for_blocks(rows, detail::rows_per_block(c), [&](index_t, index_t lo, index_t hi) {
-        for (index_t r = lo; r < hi; ++r)
-            for (index_t g = 0; g < groups; ++g)
-                for (index_t j = 0; j < per_group; ++j) y[r * c + j * groups + g] = x[r * c + g * per_group + j];
-    });
+    for (index_t r = 0; r < rows; ++r)
+        for (index_t g = 0; g < groups; ++g)
+            for (index_t j = 0; j < per_group; ++j) y[r * c + j * groups + g] = x[r * c + g * per_group + j];
 }
 
 }  // namespace kernels
@@ -93,7 +66,8 @@ inline var concat_channels(std::span<const var> xs) {
     std::vector<shape> shapes;
     for (const auto& x : xs) shapes.push_back(x.shape());
     return record("concat_channels", std::move(y), xs,
-                  [shapes = std::move(shapes), widths = std::move(widths), rows, total](const tensor& gy, grad_sink& g) {
+                  [shapes = std::move(shapes), widths = std::move(widths), rows, total](const tensor& gy,
+                                                                                        grad_sink& g) {
                       index_t at = 0;
                       for (std::size_t i = 0; i < shapes.size(); ++i) {
                           if (g.needs(i)) {

@@ -1,13 +1,13 @@
 #pragma once
 // weighted_sum: the mixture of candidate-op outputs behind DARTS (softmax
 // weights), FBNet (Gumbel-softmax weights) and ProxylessNAS (binary gates).
+// Plain passes on one thread: neither a second thread nor cache blocking was
+// measurably faster on the shared 2-core development machine (memory-bound loops).
 #include <initializer_list>
 #include <span>
 #include <vector>
 
 #include "hwnas/autograd/var.hpp"
-#include "hwnas/ops/activation.hpp"
-#include "hwnas/ops/channels.hpp"
 #include "hwnas/ops/check.hpp"
 #include "hwnas/ops/kernels/elementwise.hpp"
 
@@ -32,7 +32,7 @@ inline var weighted_sum(std::span<const var> xs, const var& weights) {
                                       weights.shape(), count));
     const std::vector<float> w(weights.value().begin(), weights.value().end());
 
-    std::vector<var> inputs;        // the present xs, then weights
+    std::vector<var> inputs;         // the present xs, then weights
     std::vector<std::size_t> which;  // index in xs of each present input
     for (std::size_t i = 0; i < xs.size(); ++i) {
         if (!xs[i].defined()) {
@@ -58,41 +58,23 @@ inline var weighted_sum(std::span<const var> xs, const var& weights) {
     for (const auto& x : inputs) xv.push_back(x.value());
     const index_t n = xv[0].numel();
     tensor y = tensor::uninitialized(xv[0].shape());
-    // One pass per block over all inputs keeps y's block in cache.
-    detail::for_blocks(n, detail::pointwise_grain, [&](index_t, index_t lo, index_t hi) {
-        kernels::scale_to(w[which[0]], xv[0].data() + lo, y.data() + lo, hi - lo);
-        for (std::size_t t = 1; t < m; ++t) kernels::axpy(w[which[t]], xv[t].data() + lo, y.data() + lo, hi - lo);
-    });
+    kernels::scale_to(w[which[0]], xv[0].data(), y.data(), n);
+    for (std::size_t t = 1; t < m; ++t) kernels::axpy(w[which[t]], xv[t].data(), y.data(), n);
     inputs.push_back(weights);
 
     return record("weighted_sum", std::move(y), inputs,
                   [xv = std::move(xv), which = std::move(which), w, m, n](const tensor& gy, grad_sink& g) {
-                      std::vector<tensor> gx(m);
                       for (std::size_t t = 0; t < m; ++t)
-                          if (g.needs(t)) gx[t] = tensor::uninitialized(gy.shape());
-                      const bool need_w = g.needs(m);
-                      const index_t blocks = detail::block_count(n, detail::pointwise_grain);
-                      // Per-block dot products, summed in block order below.
-                      std::vector<double> partial(need_w ? m * static_cast<std::size_t>(blocks) : 0);
-                      detail::for_blocks(n, detail::pointwise_grain, [&](index_t b, index_t lo, index_t hi) {
-                          for (std::size_t t = 0; t < m; ++t) {
-                              if (gx[t].defined())
-                                  kernels::scale_to(w[which[t]], gy.data() + lo, gx[t].data() + lo, hi - lo);
-                              if (need_w)
-                                  partial[t * static_cast<std::size_t>(blocks) + static_cast<std::size_t>(b)] =
-                                      kernels::dot(gy.data() + lo, xv[t].data() + lo, hi - lo);
+                          if (g.needs(t)) {
+                              tensor gx = tensor::uninitialized(gy.shape());
+                              kernels::scale_to(w[which[t]], gy.data(), gx.data(), n);
+                              g.add(t, std::move(gx));
                           }
-                      });
-                      for (std::size_t t = 0; t < m; ++t)
-                          if (gx[t].defined()) g.add(t, std::move(gx[t]));
-                      if (need_w) {
+                      if (g.needs(m)) {
                           tensor gw = tensor::zeros({static_cast<index_t>(w.size())});
-                          for (std::size_t t = 0; t < m; ++t) {
-                              double s = 0;
-                              for (index_t b = 0; b < blocks; ++b)
-                                  s += partial[t * static_cast<std::size_t>(blocks) + static_cast<std::size_t>(b)];
-                              gw[static_cast<index_t>(which[t])] = static_cast<float>(s);
-                          }
+                          for (std::size_t t = 0; t < m; ++t)
+                              gw[static_cast<index_t>(which[t])] =
+                                  static_cast<float>(kernels::dot(gy.data(), xv[t].data(), n));
                           g.add(m, std::move(gw));
                       }
                   });

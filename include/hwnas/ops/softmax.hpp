@@ -131,10 +131,10 @@ inline var cross_entropy(const var& logits, std::span<const std::int32_t> labels
         total -= off * row + (on - off) * static_cast<double>(lr[labels[static_cast<std::size_t>(r)]]);
     }
     tensor loss = tensor::scalar(static_cast<float>(total / static_cast<double>(n)));
-    if (!any_requires_grad({logits})) return var(std::move(loss));
 
-    // d loss / d logits = (softmax - target) / N.
-    for (float& v : logp) v = std::exp(v);
+    // d loss / d logits = (softmax - target) / N; the softmax is formed only when recording.
+    if (any_requires_grad({logits}))
+        for (float& v : logp) v = std::exp(v);
     std::vector<std::int32_t> lab(labels.begin(), labels.end());
     return record("cross_entropy", std::move(loss), {logits},
                   [p = std::move(logp), lab = std::move(lab), off, on, n, k](const tensor& gy, grad_sink& g) {

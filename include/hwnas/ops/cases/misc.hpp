@@ -60,7 +60,8 @@ inline void add_misc_cases(std::vector<op_case>& c) {
                  [](std::span<const var> in) { return concat_channels({in[0], in[1]}); }, {}, 0});
     c.push_back({"concat_channels 3 inputs",
                  [](rng& g) {
-                     return std::vector{cases::uniform(g, {3, 3}), cases::uniform(g, {3, 1}), cases::uniform(g, {3, 5})};
+                     return std::vector{cases::uniform(g, {3, 3}), cases::uniform(g, {3, 1}),
+                                        cases::uniform(g, {3, 5})};
                  },
                  [](std::span<const var> in) { return concat_channels(in); }, {}, 0});
     c.push_back({"slice_channels [1,4) of [2,3,3,6]", one({2, 3, 3, 6}),
