@@ -20,6 +20,15 @@ TEST_CASE("a value used twice accumulates both gradient contributions") {
     CHECK_FALSE(x.grad().defined());
 }
 
+TEST_CASE("a gradient buffer shared by two inputs is never accumulated in place") {
+    // add() hands the same gy to both inputs; a later contribution to x must not change y's gradient.
+    var x(tensor::from({2}, {1, 2}), true), y(tensor::from({2}, {3, 4}), true);
+    sum(add(add(x, y), x)).backward();
+    CHECK(x.grad()[0] == 2.0f);
+    CHECK(y.grad()[0] == 1.0f);
+    CHECK(y.grad()[1] == 1.0f);
+}
+
 TEST_CASE("backward needs a finite scalar") {
     var x(tensor::from({2}, {1, 2}), true);
     CHECK_THROWS_WITH_AS(scale(x, 2).backward(),

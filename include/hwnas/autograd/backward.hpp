@@ -17,10 +17,12 @@ inline void grad_sink::add(std::size_t i, tensor g) {
         throw shape_error(fmt::format("{} backward: gradient for input {} has shape {}, the input has shape {}", op_, i,
                                       g.shape(), *shapes_[i]));
     tensor& t = *targets_[i];
-    if (!t.defined())
-        t = std::move(g);
-    else
-        kernels::add_inplace(t.data(), g.data(), t.numel());
+    if (!t.defined()) {
+        t = std::move(g);  // may share storage with other inputs' gradients (add passes gy to both)
+        return;
+    }
+    if (!t.unique()) t = t.clone();  // never accumulate into a buffer another gradient also holds
+    kernels::add_inplace(t.data(), g.data(), t.numel());
 }
 
 struct detail_backward {

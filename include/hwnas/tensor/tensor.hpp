@@ -101,6 +101,8 @@ public:
     }
 
     bool shares_storage(const tensor& o) const { return data_ == o.data_; }
+    // Whether this handle is the only one on its storage (safe to modify in place).
+    bool unique() const { return data_.use_count() == 1; }
 
     bool all_finite() const {
         return std::all_of(begin(), end(), [](float v) { return std::isfinite(v); });
