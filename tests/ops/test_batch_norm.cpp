@@ -129,6 +129,45 @@ TEST_CASE("batch_norm fused activation matches batch_norm then the activation") 
         }
 }
 
+TEST_CASE("batch_norm training matches a double-precision reference") {
+    // Channel counts around the kernels' span (256 floats) and tile sizes, and
+    // enough rows for several reduction chunks.
+    for (const shape s : {shape{3, 7, 5, 37}, shape{1100, 300}, shape{50, 8}}) {
+        CAPTURE(s);
+        rng g(31);
+        const index_t C = s.dim(-1), rows = s.numel() / C;
+        const tensor x = cases::uniform(g, s, -1.0f, 3.0f), gy = cases::uniform(g, s);
+        const tensor gamma = cases::uniform(g, {C}, 0.5f, 2.0f), beta = cases::uniform(g, {C});
+        var xv(x.clone(), true), gv(gamma.clone(), true), bv(beta.clone(), true);
+        bn_params p(C);
+        var y = batch_norm(xv, gv, bv, p.running_mean, p.running_var, true, 0.1f, 1e-5f, activation::sigmoid);
+        backward(y, gy);
+        for (index_t c = 0; c < C; ++c) {
+            double m, v;
+            channel_stats(x, c, m, v);
+            const double is = 1.0 / std::sqrt(v + 1e-5);
+            double sum_gz = 0, sum_gz_xhat = 0;
+            std::vector<double> gz(static_cast<std::size_t>(rows));
+            for (index_t r = 0; r < rows; ++r) {
+                const index_t i = r * C + c;
+                const double xhat = (x[i] - m) * is, yy = 1.0 / (1.0 + std::exp(-(gamma[c] * xhat + beta[c])));
+                CHECK(y.value()[i] == doctest::Approx(yy).epsilon(1e-5));
+                gz[static_cast<std::size_t>(r)] = gy[i] * yy * (1.0 - yy);
+                sum_gz += gz[static_cast<std::size_t>(r)];
+                sum_gz_xhat += gz[static_cast<std::size_t>(r)] * xhat;
+            }
+            CHECK(bv.grad()[c] == doctest::Approx(sum_gz).epsilon(1e-4));
+            CHECK(gv.grad()[c] == doctest::Approx(sum_gz_xhat).epsilon(1e-4));
+            for (index_t r = 0; r < rows; r += 7) {
+                const index_t i = r * C + c;
+                const double xhat = (x[i] - m) * is, n = static_cast<double>(rows);
+                const double gx = gamma[c] * is * (gz[static_cast<std::size_t>(r)] - sum_gz / n - xhat * sum_gz_xhat / n);
+                CHECK(xv.grad()[i] == doctest::Approx(gx).epsilon(1e-4).scale(1e-3));
+            }
+        }
+    }
+}
+
 TEST_CASE("batch_norm training input gradient sums to zero per channel") {
     rng g(13);
     var x(cases::uniform(g, {5, 3}), true);

@@ -161,6 +161,21 @@ TEST_CASE("global_avg_pool averages every plane and spreads the gradient evenly"
     CHECK(x.grad().at({1, 1, 1, 1}) == doctest::Approx(4.0));
 }
 
+TEST_CASE("global_avg_pool matches a double-precision mean over many rows") {
+    rng g(37);
+    for (const shape s : {shape{2, 9, 7, 37}, shape{1, 40, 40, 3}}) {
+        const tensor x = cases::uniform(g, s);
+        var y = global_avg_pool(var(x));
+        const index_t hw = s[1] * s[2], C = s[3];
+        for (index_t n = 0; n < s[0]; ++n)
+            for (index_t c = 0; c < C; ++c) {
+                double m = 0;
+                for (index_t p = 0; p < hw; ++p) m += x[(n * hw + p) * C + c];
+                CHECK(y.value()[n * C + c] == doctest::Approx(m / static_cast<double>(hw)).epsilon(1e-6));
+            }
+    }
+}
+
 TEST_CASE("pooling error messages") {
     var x(tensor::zeros({1, 4, 4, 2}));
     CHECK_THROWS_WITH_AS(max_pool2d(var(tensor::zeros({4, 4, 2})), 2, 2, 0),

@@ -34,32 +34,61 @@ void for_rows(index_t rows, index_t cols, F&& body) {
         parallel_for(0, rows, body);
 }
 
-// Adds sums over rows [lo, hi) to out[K * cols] (double): add_row(r, acc)
-// adds row r's terms into the float accumulators acc[K * cols]. Rows are
-// summed in float over blocks of 8 (rounding stays a few ulp), the block sums
-// in double.
-template <int K, class AddRow>
-void column_sums_serial(index_t lo, index_t hi, index_t cols, const AddRow& add_row, double* out) {
-    constexpr index_t block = 8;
-    const AddRow f = add_row;  // a local copy: stores to acc cannot alias its captures, so its loops vectorize
-    std::vector<float> acc(static_cast<std::size_t>(K * cols));
-    for (index_t r0 = lo; r0 < hi; r0 += block) {
+// Per-channel loops run over spans of whole rows, at least 256 floats long,
+// with the per-channel vectors replicated along the span: element j of a
+// span is channel j % cols. Short rows (C = 16, 24) then do not pay loop
+// overhead per row.
+inline index_t span_rows(index_t cols) { return std::max<index_t>(1, (256 + cols - 1) / cols); }
+inline index_t span_length(index_t cols) { return span_rows(cols) * cols; }
+
+// v [cols] repeated over one span.
+inline std::vector<float> replicate(const float* v, index_t cols) {
+    std::vector<float> r(static_cast<std::size_t>(span_length(cols)));
+    for (auto it = r.begin(); it != r.end(); it += cols) std::copy(v, v + cols, it);
+    return r;
+}
+
+// body(i, len) for consecutive spans [i, i + len) of the flat [rows * cols]
+// range, in parallel over rows when large.
+template <class F>
+void for_spans(index_t rows, index_t cols, F&& body) {
+    const index_t m = span_rows(cols);
+    for_rows(rows, cols, [&](index_t lo, index_t hi) {
+        for (index_t r = lo; r < hi; r += m) body(r * cols, (std::min(hi, r + m) - r) * cols);
+    });
+}
+
+// Adds sums over rows [lo, hi) to out[K * cols] (double). add_span(i, len,
+// acc) adds the terms of elements [i, i + len) (one span) into the float
+// accumulators acc[k * L + j] for element i + j (L = span_length). Each
+// accumulator sums one element per span over blocks of 16 spans, so float
+// rounding stays a few ulp; blocks are folded into out in double.
+template <int K, class AddSpan>
+void column_sums_serial(index_t lo, index_t hi, index_t cols, const AddSpan& add_span, double* out) {
+    constexpr index_t block = 16;
+    const AddSpan f = add_span;  // a local copy: stores to acc cannot alias its captures, so its loops vectorize
+    const index_t m = span_rows(cols), L = m * cols;
+    std::vector<float> acc(static_cast<std::size_t>(K * L));
+    for (index_t r0 = lo; r0 < hi; r0 += block * m) {
+        const index_t r1 = std::min(hi, r0 + block * m);
         std::fill(acc.begin(), acc.end(), 0.0f);
-        for (index_t r = r0; r < std::min(hi, r0 + block); ++r) f(r, acc.data());
-        for (index_t i = 0; i < K * cols; ++i) out[i] += acc[static_cast<std::size_t>(i)];
+        for (index_t r = r0; r < r1; r += m) f(r * cols, (std::min(r1, r + m) - r) * cols, acc.data());
+        for (index_t k = 0; k < K; ++k)
+            for (index_t j = 0; j < L; j += cols)
+                for (index_t c = 0; c < cols; ++c) out[k * cols + c] += acc[static_cast<std::size_t>(k * L + j + c)];
     }
 }
 
 // out[K * cols] = the sums over all rows: fixed chunks in parallel, partials
 // combined in chunk order.
-template <int K, class AddRow>
-void column_sums(index_t rows, index_t cols, const AddRow& add_row, double* out) {
+template <int K, class AddSpan>
+void column_sums(index_t rows, index_t cols, const AddSpan& add_span, double* out) {
     const index_t chunk = std::max<index_t>(1, reduction_chunk_elements / std::max<index_t>(cols, 1));
     const index_t chunks = (rows + chunk - 1) / chunk, width = K * cols;
     std::vector<double> part(static_cast<std::size_t>(chunks * width), 0.0);
     parallel_for(0, chunks, [&](index_t lo, index_t hi) {
         for (index_t i = lo; i < hi; ++i)
-            column_sums_serial<K>(i * chunk, std::min(rows, (i + 1) * chunk), cols, add_row, part.data() + i * width);
+            column_sums_serial<K>(i * chunk, std::min(rows, (i + 1) * chunk), cols, add_span, part.data() + i * width);
     });
     std::fill(out, out + width, 0.0);
     for (index_t i = 0; i < chunks; ++i)
@@ -70,13 +99,14 @@ void column_sums(index_t rows, index_t cols, const AddRow& add_row, double* out)
 // row 0 (a sample of each channel) so a large mean does not cancel the variance.
 inline void channel_moments(const float* x, index_t rows, index_t C, double* mean, double* var) {
     std::vector<double> s(static_cast<std::size_t>(2 * C));
+    const std::vector<float> pivot = replicate(x, C);
+    const index_t L = span_length(C);
     column_sums<2>(rows, C,
-                   [x, C](index_t r, float* __restrict acc) {
-                       const float* xr = x + r * C;
-                       for (index_t c = 0; c < C; ++c) {
-                           const float d = xr[c] - x[c];
-                           acc[c] += d;
-                           acc[C + c] += d * d;
+                   [x, piv = pivot.data(), L](index_t i, index_t len, float* __restrict acc) {
+                       for (index_t j = 0; j < len; ++j) {
+                           const float d = x[i + j] - piv[j];
+                           acc[j] += d;
+                           acc[L + j] += d * d;
                        }
                    },
                    s.data());
@@ -95,12 +125,17 @@ struct bn_channels {
     const float* beta;
 };
 
+// bn_channels replicated over one span (see span_rows).
+struct bn_span_channels {
+    std::vector<float> mean, scale, beta;
+    bn_span_channels(const bn_channels& p, index_t C)
+        : mean(replicate(p.mean, C)), scale(replicate(p.scale, C)), beta(replicate(p.beta, C)) {}
+};
+
 // The pre-activation z = (x - mean) * scale + beta; centring first keeps
 // precision when |mean| >> std. Forward and backward share it so the
 // activation's branch decisions agree.
-inline float bn_pre_activation(float x, const bn_channels& p, index_t c) {
-    return (x - p.mean[c]) * p.scale[c] + p.beta[c];
-}
+inline float bn_pre_activation(float x, float mean, float scale, float beta) { return (x - mean) * scale + beta; }
 
 // The activation::none case: y = z.
 struct identity_act {
@@ -108,35 +143,36 @@ struct identity_act {
     static float df(float, float) { return 1.0f; }
 };
 
-// Channels per tile of the backward passes (a stack buffer of derivatives).
-inline constexpr index_t bn_tile = 64;
+// Elements per tile of the backward passes (a stack buffer of derivatives).
+inline constexpr index_t bn_tile = 256;
 
-// For each tile of row r's channels: dz[j] = act'(z) for channel c0 + j, then
-// body(c0, n, dz). The derivative gets its own loop because GCC (with the
-// default -ftrapping-math) will not vectorize gy * act'(z) in one expression:
-// it sinks the product into the branches of act'.
+// For each tile [t, t + n) of the span starting at element i: dz[j] =
+// act'(z) of element i + t + j, then body(t, n, dz). The derivative gets its
+// own loop because GCC (with the default -ftrapping-math) will not vectorize
+// gy * act'(z) in one expression: it sinks the product into act's branches.
 template <class Act, bool UsesOutput, class Body>
-void bn_for_derivative_tiles(const float* x, const float* y, index_t r, index_t C, const bn_channels& p, Body&& body) {
+void bn_for_derivative_tiles(const float* x, const float* y, index_t i, index_t len, const float* mean,
+                             const float* scale, const float* beta, Body&& body) {
     constexpr bool identity = std::is_same_v<Act, identity_act>;
     float dz[bn_tile];
     if constexpr (identity) std::fill(dz, dz + bn_tile, 1.0f);
-    for (index_t c0 = 0; c0 < C; c0 += bn_tile) {
-        const index_t n = std::min(bn_tile, C - c0), i0 = r * C + c0;
+    for (index_t t = 0; t < len; t += bn_tile) {
+        const index_t n = std::min(bn_tile, len - t);
         if constexpr (!identity)
             for (index_t j = 0; j < n; ++j)
-                dz[j] = Act::df(bn_pre_activation(x[i0 + j], p, c0 + j), UsesOutput ? y[i0 + j] : 0.0f);
-        body(c0, n, static_cast<const float*>(dz));
+                dz[j] = Act::df(bn_pre_activation(x[i + t + j], mean[t + j], scale[t + j], beta[t + j]),
+                                UsesOutput ? y[i + t + j] : 0.0f);
+        body(t, n, static_cast<const float*>(dz));
     }
 }
 
 // y = act((x - mean) * scale + beta).
 template <class Act>
 void batch_norm_forward(const float* x, index_t rows, index_t C, const bn_channels& p, float* y) {
-    for_rows(rows, C, [=](index_t lo, index_t hi) {
-        const float* __restrict xp = x;
-        float* __restrict yp = y;
-        for (index_t r = lo; r < hi; ++r)
-            for (index_t c = 0; c < C; ++c) yp[r * C + c] = Act::f(bn_pre_activation(xp[r * C + c], p, c));
+    const bn_span_channels s(p, C);
+    for_spans(rows, C, [x, y, m = s.mean.data(), sc = s.scale.data(), b = s.beta.data()](index_t i, index_t len) {
+        float* __restrict yp = y + i;
+        for (index_t j = 0; j < len; ++j) yp[j] = Act::f(bn_pre_activation(x[i + j], m[j], sc[j], b[j]));
     });
 }
 
@@ -145,15 +181,17 @@ void batch_norm_forward(const float* x, index_t rows, index_t C, const bn_channe
 template <class Act, bool UsesOutput>
 void batch_norm_backward_sums(const float* x, const float* y, const float* gy, index_t rows, index_t C,
                               const bn_channels& p, double* sums) {
+    const bn_span_channels s(p, C);
+    const index_t L = span_length(C);
     column_sums<2>(rows, C,
-                   [=](index_t r, float* __restrict acc) {
+                   [x, y, gy, L, m = s.mean.data(), sc = s.scale.data(), b = s.beta.data()](
+                       index_t i, index_t len, float* __restrict acc) {
                        bn_for_derivative_tiles<Act, UsesOutput>(
-                           x, y, r, C, p, [&](index_t c0, index_t n, const float* __restrict dz) {
-                               const index_t i0 = r * C + c0;
+                           x, y, i, len, m, sc, b, [&](index_t t, index_t n, const float* __restrict dz) {
                                for (index_t j = 0; j < n; ++j) {
-                                   const float gz = gy[i0 + j] * dz[j];
-                                   acc[c0 + j] += gz;
-                                   acc[C + c0 + j] += gz * (x[i0 + j] - p.mean[c0 + j]);
+                                   const float gz = gy[i + t + j] * dz[j];
+                                   acc[t + j] += gz;
+                                   acc[L + t + j] += gz * (x[i + t + j] - m[t + j]);
                                }
                            });
                    },
@@ -165,18 +203,19 @@ void batch_norm_backward_sums(const float* x, const float* y, const float* gy, i
 template <class Act, bool UsesOutput>
 void batch_norm_backward_input(const float* x, const float* y, const float* gy, index_t rows, index_t C,
                                const bn_channels& p, const float* a, const float* b, const float* d, float* gx) {
-    for_rows(rows, C, [=](index_t lo, index_t hi) {
-        for (index_t r = lo; r < hi; ++r)
-            bn_for_derivative_tiles<Act, UsesOutput>(
-                x, y, r, C, p, [&](index_t c0, index_t n, const float* __restrict dz) {
-                    const index_t i0 = r * C + c0;
-                    float* __restrict g = gx + i0;
-                    for (index_t j = 0; j < n; ++j) {
-                        const index_t c = c0 + j;
-                        g[j] = a[c] * (gy[i0 + j] * dz[j]) + b[c] * (x[i0 + j] - p.mean[c]) + d[c];
-                    }
-                });
-    });
+    const bn_span_channels s(p, C);
+    const std::vector<float> ar = replicate(a, C), br = replicate(b, C), dr = replicate(d, C);
+    for_spans(rows, C,
+              [x, y, gy, gx, m = s.mean.data(), sc = s.scale.data(), be = s.beta.data(), a = ar.data(),
+               b = br.data(), d = dr.data()](index_t i, index_t len) {
+                  bn_for_derivative_tiles<Act, UsesOutput>(
+                      x, y, i, len, m, sc, be, [&](index_t t, index_t n, const float* __restrict dz) {
+                          float* __restrict g = gx + i + t;
+                          for (index_t j = 0; j < n; ++j)
+                              g[j] = a[t + j] * (gy[i + t + j] * dz[j]) + b[t + j] * (x[i + t + j] - m[t + j]) +
+                                     d[t + j];
+                      });
+              });
 }
 
 }  // namespace hwnas::kernels

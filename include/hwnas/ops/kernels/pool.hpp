@@ -172,17 +172,19 @@ inline void avg_pool2d_backward(const float* gy, const pool_geometry& g, bool co
 
 // y [n, C] = mean over the hw positions of x [n, hw, C], summed as in column_sums_serial.
 inline void global_avg_pool_forward(const float* x, index_t n, index_t hw, index_t C, float* y) {
+    const index_t L = span_length(C);
     for_rows(n, hw * C, [&](index_t lo, index_t hi) {
         std::vector<double> s(static_cast<std::size_t>(C));
-        for (index_t i = lo; i < hi; ++i) {
-            const float* xi = x + i * hw * C;
+        for (index_t k = lo; k < hi; ++k) {
+            const float* xk = x + k * hw * C;
             std::fill(s.begin(), s.end(), 0.0);
             column_sums_serial<1>(0, hw, C,
-                                  [xi, C](index_t r, float* __restrict acc) {
-                                      for (index_t c = 0; c < C; ++c) acc[c] += xi[r * C + c];
+                                  [xk, L](index_t i, index_t len, float* __restrict acc) {
+                                      for (index_t j = 0; j < len; ++j) acc[j] += xk[i + j];
                                   },
                                   s.data());
-            for (index_t c = 0; c < C; ++c) y[i * C + c] = static_cast<float>(s[static_cast<std::size_t>(c)] / static_cast<double>(hw));
+            for (index_t c = 0; c < C; ++c)
+                y[k * C + c] = static_cast<float>(s[static_cast<std::size_t>(c)] / static_cast<double>(hw));
         }
     });
 }
