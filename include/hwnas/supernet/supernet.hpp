@@ -184,7 +184,9 @@ public:
             const auto& zero = s.choice_points()[p].zero;
             if (!weights_used_[p].defined()) {  // one path
                 const auto c = static_cast<std::size_t>(active[p]);
-                return zero[c] ? var() : cands[c]->forward(in);
+                // A fixed zero op carries nothing (as in the derived network); a sampled one is zeros,
+                // so the output stays defined when it cuts every path.
+                return zero[c] && o_.mode == mixing::fixed ? var() : cands[c]->forward(in);
             }
             std::vector<var> xs(cands.size());
             if (other[p] >= 0) {

@@ -1,0 +1,220 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include <hwnas/search/searcher.hpp>
+#include <hwnas/space/cell_space.hpp>
+
+using namespace hwnas;
+
+namespace {
+
+// 8x8 gray images: class 0 horizontal stripes, class 1 vertical, random phase
+// and amplitude. Every pixel histogram is the same in both classes, so a
+// per-pixel op (skip, its 1x1 conv) followed by global pooling cannot tell
+// them apart; a 3x3 conv can.
+dataset stripes(index_t n, std::uint64_t seed) {
+    rng g(seed);
+    tensor x = tensor::zeros({n, 8, 8, 1});
+    std::vector<std::int32_t> y(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) {
+        const int label = static_cast<int>(g.below(2));
+        const auto phase = static_cast<index_t>(g.below(2));
+        const float amp = g.uniform(0.5f, 1.5f);
+        for (index_t r = 0; r < 8; ++r)
+            for (index_t c = 0; c < 8; ++c)
+                if (((label == 0 ? r : c) + phase) % 2 == 0) x[(i * 8 + r) * 8 + c] = amp;
+        y[static_cast<std::size_t>(i)] = label;
+    }
+    return dataset(std::move(x), std::move(y), 2);
+}
+
+search_space one_choice(std::vector<op_spec> candidates) {
+    search_space s("one_choice", {8, 8, 1});
+    const int p = s.add_choice_point("p", std::move(candidates));
+    const int a = s.add_node("a", merge_mode::sum, {choice_edge(0, p, 4)});
+    add_head(s, a, {std::nullopt, 0, 2});
+    return s;
+}
+
+std::vector<op_spec> skip_zero_conv() {
+    return {{"skip", "skip", {}}, {"none", "zero", {}}, {"conv", "conv_bn_relu", {3}}};
+}
+std::vector<op_spec> big_small() { return {{"big", "conv_bn_relu", {5}}, {"small", "conv_bn_relu", {3}}}; }
+
+// Costs (ms, say) of the candidates; above 1 everywhere for FBNet's log(LAT).
+// The fit test's table is flat: only the fit decides (FBNet's loss still runs through it).
+const cost_table skip_zero_conv_cost({{2.0, 2.0, 2.0}}, 2.0, "ms");
+const cost_table big_small_cost({{4.0, 2.0}}, 1.0, "ms");
+
+search_options quick(search_options o, std::int64_t epochs) {
+    o.epochs = epochs;
+    o.batch_size = 32;
+    o.seed = 5;
+    o.w_lr = 0.05f;
+    return o;
+}
+
+enum class method { darts1, darts2, fbnet, proxyless };
+std::string name_of(method m) {
+    return m == method::darts1 ? "darts1" : m == method::darts2 ? "darts2" : m == method::fbnet ? "fbnet" : "proxyless";
+}
+
+// A searcher of method m on the stripes task, with the tests' learning rates
+// (alpha lr 0.03 for DARTS and ProxylessNAS, so a few hundred steps suffice).
+// cost_weight: lambda (DARTS, ProxylessNAS) or beta (FBNet).
+std::unique_ptr<searcher> make_searcher(supernet& net, method m, const cost_table& cost, float cost_weight,
+                                        std::int64_t epochs) {
+    static const dataset w = stripes(256, 1), a = stripes(256, 2);
+    switch (m) {
+        case method::darts1:
+        case method::darts2: {
+            search_options o = quick(darts_defaults(), epochs);
+            o.a_lr = 0.03f;
+            // w alone first: before the classifier fits, shrinking every path (`none`) lowers the loss.
+            o.warmup_epochs = epochs / 4;
+            o.second_order = m == method::darts2;
+            o.cost_weight = cost_weight;
+            return std::make_unique<darts_searcher>(net, w, a, &cost, o);
+        }
+        case method::fbnet: {
+            search_options o = quick(fbnet_defaults(), epochs);
+            o.warmup_epochs = epochs / 4;
+            o.fbnet_beta = cost_weight;
+            return std::make_unique<fbnet_searcher>(net, w, a, cost, o);
+        }
+        case method::proxyless: break;
+    }
+    search_options o = quick(proxyless_defaults(), epochs);
+    o.a_lr = 0.03f;
+    o.cost_weight = cost_weight;
+    return std::make_unique<proxyless_searcher>(net, w, a, cost, o);
+}
+
+// softmax(alpha) of the one choice point after a search.
+tensor search(const search_space& s, method m, const cost_table& cost, float cost_weight, std::int64_t epochs = 16) {
+    supernet net(s, {.seed = 11});
+    make_searcher(net, m, cost, cost_weight, epochs)->run();
+    return net.probabilities(0);
+}
+
+}  // namespace
+
+TEST_CASE("each method puts the highest probability on the only candidate that fits") {
+    const search_space s = one_choice(skip_zero_conv());
+    for (method m : {method::darts1, method::darts2, method::fbnet, method::proxyless}) {
+        const tensor p = search(s, m, skip_zero_conv_cost, m == method::fbnet ? 0.6f : 0.0f);
+        INFO(name_of(m), " p = ", p[0], " ", p[1], " ", p[2]);
+        CHECK(p[2] > p[0]);
+        CHECK(p[2] > p[1]);
+    }
+}
+
+TEST_CASE("a growing cost weight flips the choice to the cheaper candidate") {
+    const search_space s = one_choice(big_small());
+    for (method m : {method::darts1, method::fbnet, method::proxyless}) {
+        const float heavy = m == method::fbnet ? 12.0f : 1.0f;
+        const tensor p0 = search(s, m, big_small_cost, 0.0f), p1 = search(s, m, big_small_cost, heavy);
+        INFO(name_of(m), " p(small) without cost ", p0[1], ", with cost ", p1[1]);
+        CHECK(p1[1] > p0[1]);
+        CHECK(p1[1] > 0.5f);
+    }
+}
+
+TEST_CASE("second-order hypergradient matches finite differences of the unrolled validation loss") {
+    const search_space s = one_choice(skip_zero_conv());
+    supernet net(s, {.seed = 4, .alpha_init_std = 0.5f});
+    const dataset d = stripes(16, 3);
+    loader ld(d, {.batch_size = 8, .shuffle = false});
+    const data_batch train = ld.batch(0), val = ld.batch(1);
+    const search_loss ce = [](const var& logits, std::span<const std::int32_t> y) { return cross_entropy(logits, y); };
+    const float xi = 0.5f;
+    const auto h = darts_hypergradient(net, ce, train, val, xi);
+    // F(alpha) = L_val(w - xi grad_w L_train(w, alpha), alpha), by central differences.
+    var alpha = net.alphas()[0];
+    const auto& w = net.weights();
+    auto unrolled = [&]() {
+        std::vector<tensor> backup;
+        for (const auto& p : w) backup.push_back(p.value().clone());
+        const auto g = grad(ce(net.forward(var(train.images)), train.labels), w);
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            var p = w[i];
+            for (index_t j = 0; j < p.numel(); ++j) p.value()[j] -= xi * g[i][j];
+        }
+        no_grad off;
+        const double l = ce(net.forward(var(val.images)), val.labels).value().item();
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            var p = w[i];
+            std::copy(backup[i].begin(), backup[i].end(), p.value().begin());
+        }
+        return l;
+    };
+    const float step = 1e-2f;
+    double first_order_gap = 0;
+    const auto first = grad(ce(net.forward(var(val.images)), val.labels), {alpha});
+    for (index_t j = 0; j < alpha.numel(); ++j) {
+        const float keep = alpha.value()[j];
+        alpha.value()[j] = keep + step;
+        const double up = unrolled();
+        alpha.value()[j] = keep - step;
+        const double down = unrolled();
+        alpha.value()[j] = keep;
+        const double fd = (up - down) / (2 * step);
+        INFO("alpha ", j, ": hypergradient ", h[0][j], ", finite differences ", fd, ", first order ", first[0][j]);
+        CHECK(h[0][j] == doctest::Approx(fd).epsilon(0.05).scale(1e-3));
+        first_order_gap = std::max(first_order_gap, std::abs(static_cast<double>(first[0][j]) - fd));
+    }
+    CHECK(first_order_gap > 1e-3);  // the second-order term matters here
+}
+
+TEST_CASE("a resumed search ends bit-identical to an uninterrupted one") {
+    const search_space s = one_choice(skip_zero_conv());
+    const auto path = std::filesystem::temp_directory_path() / "hwnas_test_search_resume.ckpt";
+    for (method m : {method::fbnet, method::proxyless, method::darts2}) {
+        INFO(name_of(m));
+        supernet full(s, {.seed = 11});
+        auto a = make_searcher(full, m, skip_zero_conv_cost, 0.6f, 3);
+        a->run();
+        {
+            supernet part(s, {.seed = 11});
+            auto b = make_searcher(part, m, skip_zero_conv_cost, 0.6f, 3);
+            b->run({.stop_after = [](std::int64_t step) { return step == 11; }, .checkpoint = path});
+            CHECK(!b->finished());
+        }
+        supernet resumed(s, {.seed = 99});  // a different init, overwritten by the checkpoint
+        auto c = make_searcher(resumed, m, skip_zero_conv_cost, 0.6f, 3);
+        c->load_checkpoint(path);
+        c->run();
+        CHECK(c->finished());
+        const auto pa = full.named_parameters(), pc = resumed.named_parameters();
+        REQUIRE(pa.size() == pc.size());
+        for (std::size_t i = 0; i < pa.size(); ++i) {
+            INFO(pa[i].name);
+            CHECK(std::equal(pa[i].param.value().begin(), pa[i].param.value().end(), pc[i].param.value().begin()));
+        }
+        REQUIRE(a->history().size() == c->history().size());
+        for (std::size_t e = 0; e < a->history().size(); ++e) {
+            CHECK(a->history()[e].train_loss == c->history()[e].train_loss);
+            CHECK(a->history()[e].val_accuracy == c->history()[e].val_accuracy);
+            CHECK(a->history()[e].argmax == c->history()[e].argmax);
+        }
+    }
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("darts cell derivation keeps the two strongest non-none edges per node and caps skips") {
+    const search_space s = darts_space({.input = {8, 8, 1}, .channels = 2, .cells = 3, .nodes = 2});
+    // Choice points: normal 0->2, 1->2, 0->3, 1->3, 2->3, then the reduce edges.
+    std::vector<tensor> probs;
+    auto row = [](std::initializer_list<float> v) { return tensor::from({8}, v); };
+    probs.push_back(row({0.9f, 0.02f, 0, 0, 0.08f, 0, 0, 0}));  // strongest non-none: sep3 0.08
+    probs.push_back(row({0.1f, 0.6f, 0, 0, 0.3f, 0, 0, 0}));    // skip 0.6
+    probs.push_back(row({0.1f, 0.7f, 0, 0, 0.2f, 0, 0, 0}));    // skip 0.7
+    probs.push_back(row({0.5f, 0, 0.1f, 0, 0, 0.4f, 0, 0}));    // sep5 0.4
+    probs.push_back(row({0.0f, 0.05f, 0, 0, 0, 0, 0.95f, 0}));  // dil3 0.95
+    for (std::size_t p = 5; p < s.choice_points().size(); ++p) probs.push_back(row({0, 0, 0, 0, 0, 0, 0, 1}));
+    const architecture a = darts_cell_architecture(s, probs);
+    CHECK(std::vector<int>(a.choices.begin(), a.choices.begin() + 5) == std::vector<int>{4, 1, 1, 0, 6});
+    const architecture capped = darts_cell_architecture(s, probs, 2, 1);
+    CHECK(std::vector<int>(capped.choices.begin(), capped.choices.begin() + 5) == std::vector<int>{4, 4, 1, 0, 6});
+}
