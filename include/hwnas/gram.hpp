@@ -40,6 +40,12 @@
 #include "hwnas/space/presets.hpp"
 #include "hwnas/space/sample.hpp"
 #include "hwnas/space/search_space.hpp"
+#include "hwnas/search/cost_model.hpp"
+#include "hwnas/search/derivation.hpp"
+// Not included here (nlohmann/json via the training recipe): hwnas/search/searcher.hpp, hwnas/search/report.hpp.
+#include "hwnas/supernet/derive.hpp"
+#include "hwnas/supernet/module_builders.hpp"
+#include "hwnas/supernet/supernet.hpp"
 // Not included here (nlohmann/json is heavy): hwnas/space/architecture_json.hpp.
 #include "hwnas/tensor/shape.hpp"
 #include "hwnas/tensor/tensor.hpp"
