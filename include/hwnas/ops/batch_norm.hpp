@@ -33,19 +33,21 @@ decltype(auto) with_activation(const char* op, activation a, F&& f) {
 template <class Fn>
 inline constexpr bool derivative_uses_output = std::is_same_v<Fn, sigmoid_fn>;
 
+inline void check_channels(const shape& got, const char* what, index_t channels, const shape& x) {
+    if (!(got == shape{channels}))
+        throw shape_error(fmt::format("batch_norm: {} has shape {}, expected [{}] (the channels of input {})", what,
+                                      got, channels, x));
+}
+
 inline void check_channel_vector(const var& v, const char* what, index_t channels, const shape& x) {
     check_input("batch_norm", v, what);
-    if (!(v.shape() == shape{channels}))
-        throw shape_error(fmt::format("batch_norm: {} has shape {}, expected [{}] (the channels of input {})", what,
-                                      v.shape(), channels, x));
+    check_channels(v.shape(), what, channels, x);
 }
 
 inline void check_running(const tensor& t, const char* what, index_t channels, const shape& x) {
     if (!t.defined())
         throw shape_error(fmt::format("batch_norm: {} is undefined (no storage), expected shape [{}]", what, channels));
-    if (!(t.shape() == shape{channels}))
-        throw shape_error(fmt::format("batch_norm: {} has shape {}, expected [{}] (the channels of input {})", what,
-                                      t.shape(), channels, x));
+    check_channels(t.shape(), what, channels, x);
 }
 
 template <class Fn>
