@@ -1,0 +1,206 @@
+// profile_space: measures a search space on this CPU and scores latency
+// predictors against the measured end-to-end latency of held-out architectures.
+//
+//   profile_space --space NAME --samples N --out DIR [--runs R] [--warmup W]
+//                 [--threads T] [--seed S] [--train-fraction F]
+//
+// 1. The lookup table of the space (latency/lut.hpp): every (choice point,
+//    candidate) in its real input shape, batch 1, median of R runs; the fixed
+//    part from a few whole networks. Written to DIR/lut.csv (+ lut.csv.json).
+// 2. N architectures drawn uniformly (seeded), each derived and measured end
+//    to end: DIR/measured.csv (arch_id, layer0.., measured_ms, p10_ms, p90_ms,
+//    lut_ms).
+// 3. The first F * N architectures train the predictors (additive least
+//    squares, MLP, table + learned residual); the rest are held out. The
+//    measured table itself is scored too, unfitted. DIR/metrics.json holds,
+//    per predictor, MAPE %, RMSE ms, within5 / within10 (shares), Kendall tau-b
+//    and Spearman rho on the held-out architectures, with the machine, the
+//    load average before and after, and the settings.
+// Progress goes to stderr. Bad input: a message and exit code 2.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <hwnas/core/parallel.hpp>
+#include <hwnas/core/rng.hpp>
+#include <hwnas/io/cli.hpp>
+#include <hwnas/io/csv.hpp>
+#include <hwnas/io/json.hpp>
+#include <hwnas/io/progress.hpp>
+#include <hwnas/latency/lut.hpp>
+#include <hwnas/latency/metrics.hpp>
+#include <hwnas/latency/mlp.hpp>
+#include <hwnas/latency/residual.hpp>
+#include <hwnas/space/presets.hpp>
+
+namespace {
+
+using namespace hwnas;
+
+struct args {
+    std::string space, out;
+    std::size_t samples = 0;
+    int runs = 15, warmup = 3, threads = 1;
+    std::uint64_t seed = 0;
+    double train_fraction = 0.8;
+};
+
+std::optional<args> parse_args(int argc, char** argv) {
+    cli c("profile_space", "builds a space's latency table on this CPU, measures sampled architectures end to end, "
+                           "scores latency predictors on held-out ones");
+    c.option("space", "", fmt::format("preset space ({})", fmt::join(preset_space_names(), ", ")), true)
+        .option("samples", "", "architectures measured end to end", true)
+        .option("out", "", "output directory", true)
+        .option("runs", "15", "timed runs per measurement (median)")
+        .option("warmup", "3", "untimed runs before them")
+        .option("threads", "1", "hwnas and OpenBLAS threads")
+        .option("seed", "0", "seed of the samples, the weights and the predictors")
+        .option("train-fraction", "0.8", "share of the samples that trains the predictors");
+    if (!c.parse(argc, argv)) {
+        std::fputs(c.usage().c_str(), stdout);
+        return std::nullopt;
+    }
+    args a{c.str("space"), c.str("out")};
+    const long long samples = c.integer("samples"), runs = c.integer("runs"), warmup = c.integer("warmup"),
+                    threads = c.integer("threads"), seed = c.integer("seed");
+    a.train_fraction = c.real("train-fraction");
+    require(samples >= 10 && samples <= 1000000, "--samples {}: expected 10 <= N <= 10^6", samples);
+    require(runs >= 1 && runs <= 100000, "--runs {}: expected 1 <= R <= 10^5", runs);
+    require(warmup >= 0 && warmup <= 100000, "--warmup {}: expected 0 <= W <= 10^5", warmup);
+    require(threads >= 1 && threads <= 1024, "--threads {}: expected 1 <= T <= 1024", threads);
+    require(seed >= 0, "--seed {}: expected S >= 0", seed);
+    require(a.train_fraction > 0 && a.train_fraction < 1, "--train-fraction {}: expected 0 < F < 1", a.train_fraction);
+    a.samples = static_cast<std::size_t>(samples);
+    a.runs = static_cast<int>(runs);
+    a.warmup = static_cast<int>(warmup);
+    a.threads = static_cast<int>(threads);
+    a.seed = static_cast<std::uint64_t>(seed);
+    return a;
+}
+
+// The 1-, 5- and 15-minute load averages, or an empty list.
+std::vector<double> load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::vector<double> v(3);
+    if (!(in >> v[0] >> v[1] >> v[2])) return {};
+    return v;
+}
+
+json metrics_json(const prediction_metrics& m, double fit_seconds, std::size_t n_train) {
+    return {{"mape", m.mape},           {"rmse", m.rmse},         {"within5", m.within5},
+            {"within10", m.within10},   {"kendall_tau", m.kendall_tau}, {"spearman_rho", m.spearman_rho},
+            {"fit_seconds", fit_seconds}, {"n_train", n_train},   {"n_test", m.n}};
+}
+
+void print_metrics(const std::string& name, const prediction_metrics& m) {
+    fmt::print(stderr, "{:>10}: MAPE {:6.2f}%  RMSE {:8.4f}  within5 {:5.1f}%  within10 {:5.1f}%  tau {:.4f}  rho {:.4f}\n",
+               name, m.mape, m.rmse, 100 * m.within5, 100 * m.within10, m.kendall_tau, m.spearman_rho);
+}
+
+int run(const args& a) {
+    set_num_threads(a.threads);
+    const search_space s = preset_space(a.space);
+    std::filesystem::create_directories(a.out);
+    const std::vector<double> load_before = load_average();
+    const profile_options po{.batch = 1, .warmup = a.warmup, .runs = a.runs, .seed = a.seed};
+
+    const progress lut_bar("lut", 1);
+    const latency_lut lut = build_lut(s, {.profile = po}, [&](std::size_t done, std::size_t total) {
+        if (done % 20 == 0 || done == total) fmt::print(stderr, "[lut] {}/{} measurements, {:.0f} s\n", done, total,
+                                                         lut_bar.elapsed());
+    });
+    save_lut(lut, a.out + "/lut.csv");
+    fmt::print(stderr, "lut: fixed part {:.3f} ms, wrote {}/lut.csv\n", lut.fixed_ms, a.out);
+
+    rng gen(a.seed);
+    std::vector<architecture> archs;
+    std::vector<double> measured;
+    std::vector<std::string> header{"arch_id"};
+    for (std::size_t p = 0; p < s.choice_points().size(); ++p) header.push_back(fmt::format("layer{}", p));
+    header.insert(header.end(), {"measured_ms", "p10_ms", "p90_ms", "lut_ms"});
+    csv_writer out(a.out + "/measured.csv", header);
+    const progress bar("measure", static_cast<long>(a.samples));
+    for (std::size_t i = 0; i < a.samples; ++i) {
+        archs.push_back(sample_architecture(s, gen));
+        const profile_result r = profile_network(s, archs.back(), po);
+        measured.push_back(r.t.median_ms);
+        std::vector<std::string> row{std::to_string(i)};
+        for (int c : archs.back().choices) row.push_back(std::to_string(c));
+        for (double v : {r.t.median_ms, r.t.p10_ms, r.t.p90_ms, lut.of(archs.back())}) row.push_back(csv_writer::cell(v));
+        out.write_row(row);
+        if ((i + 1) % std::max<std::size_t>(1, a.samples / 20) == 0 || i + 1 == a.samples)
+            bar.report(static_cast<long>(i + 1), fmt::format("last {:.3f} ms", r.t.median_ms));
+    }
+    out.close();
+
+    const auto n_train = std::clamp<std::size_t>(
+        static_cast<std::size_t>(a.train_fraction * static_cast<double>(a.samples) + 0.5), 2, a.samples - 2);
+    std::vector<int> ops;
+    for (const auto& p : s.choice_points()) ops.push_back(static_cast<int>(p.candidates.size()));
+    const one_hot_layout layout(ops);
+    std::vector<std::vector<int>> choices;
+    for (const auto& arch : archs) choices.push_back(arch.choices);
+    const tensor x = layout.encode(choices);
+    std::vector<std::size_t> train_rows(n_train), test_rows(a.samples - n_train);
+    std::iota(train_rows.begin(), train_rows.end(), std::size_t{0});
+    std::iota(test_rows.begin(), test_rows.end(), n_train);
+    const tensor x_train = detail::take_rows(x, train_rows), x_test = detail::take_rows(x, test_rows);
+    const std::vector<double> y_train(measured.begin(), measured.begin() + static_cast<std::ptrdiff_t>(n_train)),
+        y_test(measured.begin() + static_cast<std::ptrdiff_t>(n_train), measured.end());
+    fmt::print(stderr, "train {} architectures, test {}\n", n_train, y_test.size());
+
+    json report = {{"space", a.space},
+                   {"samples", a.samples},
+                   {"runs", a.runs},
+                   {"warmup", a.warmup},
+                   {"threads", a.threads},
+                   {"seed", a.seed},
+                   {"train_fraction", a.train_fraction},
+                   {"machine", {{"cpu_model", lut.machine.cpu_model}, {"logical_cpus", lut.machine.logical_cpus},
+                                {"compiler", lut.machine.compiler}}},
+                   {"lut_fixed_ms", lut.fixed_ms},
+                   {"load_average_before", load_before}};
+    {
+        const auto table = lut_predictor(lut);
+        const prediction_metrics m = evaluate_predictions(y_test, table->predict(x_test));
+        print_metrics("lut", m);
+        report["predictors"]["lut"] = metrics_json(m, 0, 0);
+    }
+    std::vector<std::unique_ptr<latency_predictor>> predictors;
+    predictors.push_back(std::make_unique<additive_predictor>());
+    predictors.push_back(std::make_unique<mlp_predictor>(mlp_options{.seed = a.seed}));
+    residual_options ro;
+    ro.mlp.seed = a.seed;
+    predictors.push_back(std::make_unique<residual_predictor>(ro));
+    for (auto& p : predictors) {
+        fmt::print(stderr, "fitting {} on {} architectures...\n", p->name(), n_train);
+        p->fit(x_train, y_train);
+        const prediction_metrics m = evaluate_predictions(y_test, p->predict(x_test));
+        print_metrics(p->name(), m);
+        report["predictors"][p->name()] = metrics_json(m, p->fit_seconds(), n_train);
+    }
+    report["load_average_after"] = load_average();
+    report["peak_rss_mb"] = peak_rss_mb();
+    write_json(a.out + "/metrics.json", report);
+    fmt::print(stderr, "wrote {}/lut.csv, measured.csv, metrics.json\n", a.out);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const auto a = parse_args(argc, argv);
+        return a ? run(*a) : 0;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n(profile_space --help shows the usage)\n", e.what());
+        return 2;
+    }
+}
