@@ -2,7 +2,7 @@
 // architectures and scores them on held-out ones.
 //
 //   latency_predictor --train FILE --metric COLUMN --samples N --out DIR
-//                     [--test FILE] [--predictor NAME|all] [--seed S] [--ops K]
+//                     [--test FILE] [--predictor NAME|all] [--seed S] [--ops K] [--threads T]
 //
 // Input: a CSV with one architecture per row. Encoding columns are those named
 // layerK or edgeK (K = 0, 1, ...; one family per file, K contiguous from 0):
@@ -23,9 +23,8 @@
 // with y = x and the +-10% band; at most 3000 points per predictor, drawn at
 // random). Progress goes to stderr. Bad input: a message and exit code 2.
 #include <algorithm>
-#include <charconv>
+#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -37,67 +36,76 @@
 
 #include <fmt/format.h>
 
+#include <hwnas/core/parallel.hpp>
 #include <hwnas/core/rng.hpp>
+#include <hwnas/io/cli.hpp>
 #include <hwnas/io/csv.hpp>
 #include <hwnas/io/json.hpp>
 #include <hwnas/io/svg_plot.hpp>
 #include <hwnas/latency/additive.hpp>
 #include <hwnas/latency/metrics.hpp>
+#include <hwnas/latency/mlp.hpp>
+#include <hwnas/latency/residual.hpp>
 
 namespace {
 
 using namespace hwnas;
 
-constexpr const char* usage =
-    "usage: latency_predictor --train FILE --metric COLUMN --samples N --out DIR\n"
-    "                         [--test FILE] [--predictor additive|all] [--seed S] [--ops K]\n";
+// additive: least-squares table (the baseline); robust_additive: the same
+// table fitted for relative error with the Huber loss (the residual
+// predictor's table, shown alone to separate its gain from the net's); mlp;
+// residual: robust table + MLP correction (residual.hpp).
+const std::vector<std::string> predictor_names = {"additive", "robust_additive", "mlp", "residual"};
 
-const std::vector<std::string> predictor_names = {"additive"};
-
-std::unique_ptr<latency_predictor> make_predictor(const std::string& name, std::uint64_t) {
+std::unique_ptr<latency_predictor> make_predictor(const std::string& name, std::uint64_t seed) {
+    mlp_options mo;
+    mo.seed = seed;
+    mo.verbose = true;
+    residual_options ro;
+    ro.mlp.seed = seed;
+    ro.mlp.verbose = true;
     if (name == "additive") return std::make_unique<additive_predictor>();
+    if (name == "robust_additive") return std::make_unique<additive_predictor>(ro.additive);
+    if (name == "mlp") return std::make_unique<mlp_predictor>(mo);
+    if (name == "residual") return std::make_unique<residual_predictor>(ro);
     throw config_error(fmt::format("--predictor: unknown predictor '{}', expected one of {} or all", name,
                                    fmt::join(predictor_names, ", ")));
 }
 
 struct args {
-    std::string train, test, metric, out, predictor = "all";
+    std::string train, test, metric, out, predictor;
     std::size_t samples = 0;
     std::uint64_t seed = 0;
     int ops = 0;  // 0: from the data
 };
 
-template <class T>
-T parse_integer(const std::string& flag, const std::string& text) {
-    T v{};
-    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size())
-        throw config_error(fmt::format("{}: '{}' is not a non-negative integer", flag, text));
-    return v;
-}
-
-args parse_args(int argc, char** argv) {
-    args a;
-    std::map<std::string, std::string*> text{{"--train", &a.train}, {"--test", &a.test}, {"--metric", &a.metric},
-                                             {"--out", &a.out}, {"--predictor", &a.predictor}};
-    bool have_samples = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (flag == "--help" || flag == "-h") {
-            std::fputs(usage, stdout);
-            std::exit(0);
-        }
-        if (i + 1 >= argc) throw config_error(fmt::format("{}: missing value", flag));
-        const std::string value = argv[++i];
-        if (auto it = text.find(flag); it != text.end()) *it->second = value;
-        else if (flag == "--samples") a.samples = parse_integer<std::size_t>(flag, value), have_samples = true;
-        else if (flag == "--seed") a.seed = parse_integer<std::uint64_t>(flag, value);
-        else if (flag == "--ops") a.ops = parse_integer<int>(flag, value);
-        else throw config_error(fmt::format("unknown option '{}'", flag));
+// nullopt when --help was asked for (the usage is printed).
+std::optional<args> parse_args(int argc, char** argv) {
+    cli c("latency_predictor", "trains latency predictors on measured architectures, scores them on held-out ones");
+    c.option("train", "", "CSV with layerK or edgeK op-index columns and measured cost columns", true)
+        .option("metric", "", "the cost column to predict", true)
+        .option("samples", "", "training rows, drawn at random (seeded)", true)
+        .option("out", "", "output directory", true)
+        .option("test", "", "score on this file's usable rows instead of the train file's other rows")
+        .option("predictor", "all", fmt::format("{} or all", fmt::join(predictor_names, "|")))
+        .option("seed", "0", "seed of the split and of the learned predictors")
+        .option("ops", "0", "ops per position; 0: the largest index in the data + 1")
+        .option("threads", "1", "threads for hwnas and OpenBLAS (the MLPs' matrices are small: 1 is fastest)");
+    if (!c.parse(argc, argv)) {
+        std::fputs(c.usage().c_str(), stdout);
+        return std::nullopt;
     }
-    for (auto [flag, value] : {std::pair{"--train", &a.train}, {"--metric", &a.metric}, {"--out", &a.out}})
-        if (value->empty()) throw config_error(fmt::format("{} is required", flag));
-    if (!have_samples || a.samples == 0) throw config_error("--samples is required, expected N >= 1");
+    args a{c.str("train"), c.str("test"), c.str("metric"), c.str("out"), c.str("predictor")};
+    const long long samples = c.integer("samples"), seed = c.integer("seed"), ops = c.integer("ops"),
+                    threads = c.integer("threads");
+    require(samples >= 1, "--samples {}: expected N >= 1", samples);
+    require(seed >= 0, "--seed {}: expected S >= 0", seed);
+    require(ops >= 0 && ops <= 1 << 20, "--ops {}: expected 0 <= K <= 2^20", ops);
+    a.samples = static_cast<std::size_t>(samples);
+    a.seed = static_cast<std::uint64_t>(seed);
+    a.ops = static_cast<int>(ops);
+    require(threads >= 1 && threads <= 1024, "--threads {}: expected 1..1024", threads);
+    set_num_threads(static_cast<int>(threads));
     if (a.predictor != "all") make_predictor(a.predictor, 0);  // validates the name early
     return a;
 }
@@ -199,7 +207,6 @@ json metrics_json(const prediction_metrics& m, double fit_seconds, std::size_t n
 }
 
 int run(const args& a) {
-    std::filesystem::create_directories(a.out);
     fmt::print(stderr, "reading {}\n", a.train);
     const csv_table train_table = read_csv(a.train);
     const dataset all = load(train_table, a.metric, {});
@@ -238,6 +245,7 @@ int run(const args& a) {
     fmt::print(stderr, "train {} rows, test {} rows, encoding width {}\n", train.archs.size(), test.archs.size(),
                layout.width());
 
+    std::filesystem::create_directories(a.out);
     const std::vector<std::string> names =
         a.predictor == "all" ? predictor_names : std::vector<std::string>{a.predictor};
     json report = {{"train", a.train},       {"test", a.test.empty() ? json(nullptr) : json(a.test)},
@@ -253,10 +261,16 @@ int run(const args& a) {
         p->fit(x_train, train.cost);
         predictions.push_back(p->predict(x_test));
         const prediction_metrics m = evaluate_predictions(test.cost, predictions.back());
-        fmt::print(stderr, "{:>10}: MAPE {:6.2f}%  RMSE {:8.4f}  within5 {:5.1f}%  within10 {:5.1f}%  tau {:.4f}  rho {:.4f}  ({:.2f} s)\n",
+        fmt::print(stderr, "{:>16}: MAPE {:6.2f}%  RMSE {:8.4f}  within5 {:5.1f}%  within10 {:5.1f}%  tau {:.4f}  rho {:.4f}  ({:.2f} s)\n",
                    name, m.mape, m.rmse, 100 * m.within5, 100 * m.within10, m.kendall_tau, m.spearman_rho,
                    p->fit_seconds());
         report["predictors"][name] = metrics_json(m, p->fit_seconds(), train.archs.size());
+        if (const auto* r = dynamic_cast<const residual_predictor*>(p.get())) {
+            const float wd = r->chosen_weight_decay();  // NaN: the table alone validated best
+            report["predictors"][name]["chosen_weight_decay"] = std::isnan(wd) ? json("table alone") : json(wd);
+            fmt::print(stderr, "{:>16}  (validation chose {})\n", "",
+                       std::isnan(wd) ? "the table alone" : fmt::format("the net with weight decay {}", wd));
+        }
     }
     write_json(a.out + "/metrics.json", report);
 
@@ -290,9 +304,10 @@ int run(const args& a) {
 
 int main(int argc, char** argv) {
     try {
-        return run(parse_args(argc, argv));
+        const auto a = parse_args(argc, argv);
+        return a ? run(*a) : 0;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "latency_predictor: {}\n(--help shows the usage)\n", e.what());
+        fmt::print(stderr, "error: {}\n(latency_predictor --help shows the usage)\n", e.what());
         return 2;
     }
 }

@@ -4,6 +4,7 @@
 
 #include <hwnas/core/rng.hpp>
 #include <hwnas/latency/additive.hpp>
+#include <hwnas/latency/metrics.hpp>
 #include <hwnas/ops/reduce.hpp>
 
 using namespace hwnas;
@@ -72,6 +73,27 @@ TEST_CASE("additive predictor recovers an exactly additive table") {
         }
 }
 
+TEST_CASE("robust relative additive fit is not pulled by outlying measurements") {
+    rng gen(12);
+    const std::size_t positions = 5;
+    const int ops = 4;
+    std::vector<std::vector<double>> table(positions, std::vector<double>(ops));
+    for (auto& row : table)
+        for (auto& c : row) c = 0.5 + 2.0 * gen.uniform();
+    const one_hot_layout layout(std::vector<int>(positions, ops));
+    const auto train = random_archs(gen, 200, positions, ops), test = random_archs(gen, 50, positions, ops);
+    std::vector<double> y;
+    for (std::size_t i = 0; i < train.size(); ++i)  // every 10th measurement 60% too slow
+        y.push_back(table_cost(table, 1.0, train[i]) * (i % 10 == 0 ? 1.6 : 1.0));
+    additive_predictor ls, robust({.huber_delta = 0.02});
+    ls.fit(layout.encode(train), y);
+    robust.fit(layout.encode(train), y);
+    std::vector<double> truth;
+    for (const auto& a : test) truth.push_back(table_cost(table, 1.0, a));
+    CHECK(mape(truth, ls.predict(layout.encode(test))) > 3.0);
+    CHECK(mape(truth, robust.predict(layout.encode(test))) < 0.5);
+}
+
 TEST_CASE("additive predictor on a soft encoding is the expected cost and differentiable") {
     const std::vector<std::vector<double>> table{{1, 2, 4}, {10, 20, 30}};
     const additive_predictor lut(table, 0.5);
@@ -98,6 +120,9 @@ TEST_CASE("predictor input errors") {
     p.fit(x, std::vector<double>{1, 2, 3});
     CHECK_THROWS_WITH_AS(p.predict(tensor::zeros({2, 5})), "additive::predict: encodings have shape [2,5], expected [N, 4]",
                          shape_error);
-    CHECK_THROWS_WITH_AS(additive_predictor(additive_options{0.0}),
+    CHECK_THROWS_WITH_AS(additive_predictor(additive_options{.ridge = 0}),
                          "additive_predictor: ridge 0, expected a finite value > 0", config_error);
+    CHECK_THROWS_WITH_AS(additive_predictor(additive_options{.huber_delta = -1}),
+                         "additive_predictor: huber delta -1 with 20 iterations, expected delta >= 0 and iterations >= 1",
+                         config_error);
 }

@@ -3,9 +3,7 @@
 // access, with hwnas errors that name the file (or document) and the position.
 // Kept out of gram.hpp: only the code that writes results includes it.
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hwnas/error.hpp"
+#include "hwnas/io/atomic_file.hpp"
 
 namespace hwnas {
 
@@ -48,8 +47,8 @@ inline json read_json(const std::string& path) {
     return parse_json(text.str(), path);
 }
 
-// Writes j to path (indented), through a temporary file renamed into place,
-// so a reader never sees half a file.
+// Writes j to path (indented) atomically: a reader sees the old file or the
+// whole new one, never half of it.
 inline void write_json(const std::string& path, const json& j, int indent = 2) {
     std::string text;
     try {
@@ -57,17 +56,8 @@ inline void write_json(const std::string& path, const json& j, int indent = 2) {
     } catch (const json::exception& e) {
         throw io_error(fmt::format("write_json: cannot serialize for '{}': {}", path, detail::json_message(e)));
     }
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        if (!out) throw io_error(fmt::format("write_json: cannot create '{}' ({})", tmp, std::strerror(errno)));
-        out << text << '\n';
-        out.close();
-        if (out.fail()) throw io_error(fmt::format("write_json: writing '{}' failed", tmp));
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw io_error(fmt::format("write_json: cannot rename '{}' to '{}' ({})", tmp, path, ec.message()));
+    text += '\n';
+    write_file_atomically(path, text);
 }
 
 // The member key of object j converted to T; where names the document.

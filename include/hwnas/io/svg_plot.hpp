@@ -5,7 +5,6 @@
 // Self-contained SVG 1.1 text, viewable in any browser.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <span>
@@ -17,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "hwnas/error.hpp"
+#include "hwnas/io/atomic_file.hpp"
 
 namespace hwnas {
 
@@ -95,14 +95,8 @@ public:
     }
 
     std::string str() const;
-    // Writes str() to path; throws io_error when that fails.
-    void save(const std::string& path) const {
-        std::ofstream out(path, std::ios::binary);
-        if (!out) throw io_error(fmt::format("svg_plot: cannot create '{}'", path));
-        out << str();
-        out.close();
-        if (out.fail()) throw io_error(fmt::format("svg_plot: writing '{}' failed", path));
-    }
+    // Writes str() to path atomically; throws io_error when that fails.
+    void save(const std::string& path) const { write_file_atomically(path, str()); }
 
 private:
     struct series {

@@ -4,7 +4,7 @@
 // soft encoding it is the expected cost sum_p sum_k w_pk * cost_pk.
 // Built from a measured table, or fitted by ridge-regularized least squares
 // on one-hot encodings of end-to-end measurements (Mills et al.'s block
-// profiling). The one-hot columns of a position sum to one, so costs are
+// profiling), optionally robust and relative (additive_options::huber_delta). The one-hot columns of a position sum to one, so costs are
 // determined only up to a shift per position; the ridge term picks the
 // minimum-norm split and leaves the predictions unchanged.
 #include <span>
@@ -20,8 +20,14 @@
 namespace hwnas {
 
 struct additive_options {
-    // Penalty ridge * N * |costs|^2 (N training rows); the constant is not penalized.
+    // Penalty ridge * (sum of row weights) * |costs|^2; the constant is not penalized.
     double ridge = 1e-6;
+    // 0: least squares on the cost. > 0: a robust relative fit, the Huber loss
+    // with this delta on the relative error (p - y) / y, by iteratively
+    // reweighted least squares: it aims at MAPE rather than squared ms, and
+    // outlying measurements pull it less.
+    double huber_delta = 0;
+    int irls_iterations = 20;
 };
 
 class additive_predictor : public latency_predictor {
@@ -29,6 +35,9 @@ public:
     explicit additive_predictor(additive_options o = {}) : o_(o) {
         require(o.ridge > 0 && std::isfinite(o.ridge), "additive_predictor: ridge {}, expected a finite value > 0",
                 o.ridge);
+        require(o.huber_delta >= 0 && std::isfinite(o.huber_delta) && o.irls_iterations >= 1,
+                "additive_predictor: huber delta {} with {} iterations, expected delta >= 0 and iterations >= 1",
+                o.huber_delta, o.irls_iterations);
     }
 
     // From a lookup table: table[p][k] is the cost of op k at position p;
@@ -61,26 +70,45 @@ protected:
     void do_fit(const tensor& encodings, std::span<const double> targets) override {
         const Eigen::MatrixXd x = as_matrix(encodings).cast<double>();
         const Eigen::Map<const Eigen::VectorXd> y(targets.data(), static_cast<Eigen::Index>(targets.size()));
-        const Eigen::RowVectorXd x_mean = x.colwise().mean();
-        const double y_mean = y.mean();
-        const Eigen::MatrixXd xc = x.rowwise() - x_mean;  // centering leaves the constant unpenalized
-        Eigen::MatrixXd gram = xc.transpose() * xc;
-        gram.diagonal().array() += o_.ridge * static_cast<double>(x.rows());
-        const Eigen::VectorXd w = gram.ldlt().solve(xc.transpose() * (y.array() - y_mean).matrix());
-        costs_.assign(w.data(), w.data() + w.size());
-        constant_ = y_mean - x_mean.dot(w);
-        make_vars();
+        if (o_.huber_delta == 0) {
+            solve(x, y, Eigen::VectorXd::Ones(y.size()));
+            return;
+        }
+        // Relative errors: row weight 1 / y^2, times the Huber weight of the last residual.
+        const Eigen::VectorXd relative = y.array().square().inverse();
+        Eigen::VectorXd huber = Eigen::VectorXd::Ones(y.size());
+        for (int it = 0; it < o_.irls_iterations; ++it) {
+            solve(x, y, relative.cwiseProduct(huber));
+            const Eigen::VectorXd r = (((x * cost_vector()).array() + constant_ - y.array()) / y.array()).abs();
+            huber = (r.array() <= o_.huber_delta).select(1.0, o_.huber_delta / r.array());
+        }
     }
 
     std::vector<double> do_predict(const tensor& encodings) const override {
-        const Eigen::Map<const Eigen::VectorXd> w(costs_.data(), static_cast<Eigen::Index>(costs_.size()));
-        const Eigen::VectorXd p = (as_matrix(encodings).cast<double>() * w).array() + constant_;
+        const Eigen::VectorXd p = (as_matrix(encodings).cast<double>() * cost_vector()).array() + constant_;
         return {p.data(), p.data() + p.size()};
     }
 
     var do_predict(const var& encodings) const override { return linear(encodings, w_, b_); }
 
 private:
+    Eigen::Map<const Eigen::VectorXd> cost_vector() const {
+        return {costs_.data(), static_cast<Eigen::Index>(costs_.size())};
+    }
+    // Weighted ridge least squares for the costs and the constant.
+    void solve(const Eigen::MatrixXd& x, const Eigen::Ref<const Eigen::VectorXd>& y, const Eigen::VectorXd& w) {
+        const double total = w.sum();
+        const Eigen::RowVectorXd x_mean = (w.transpose() * x) / total;
+        const double y_mean = w.dot(y) / total;
+        const Eigen::MatrixXd xc = x.rowwise() - x_mean;  // centering leaves the constant unpenalized
+        Eigen::MatrixXd gram = xc.transpose() * w.asDiagonal() * xc;
+        gram.diagonal().array() += o_.ridge * total;
+        const Eigen::VectorXd c = gram.ldlt().solve(xc.transpose() * (w.array() * (y.array() - y_mean)).matrix());
+        costs_.assign(c.data(), c.data() + c.size());
+        constant_ = y_mean - x_mean.dot(c);
+        make_vars();
+    }
+
     // Constant (no-grad) copies of the table for the differentiable path.
     void make_vars() {
         tensor w = tensor::uninitialized({static_cast<index_t>(costs_.size()), 1});

@@ -70,6 +70,18 @@ private:
     index_t width_ = 0;
 };
 
+namespace detail {
+// The given rows of a [N, D] tensor, in that order.
+inline tensor take_rows(const tensor& x, std::span<const std::size_t> rows) {
+    const index_t width = x.dim(1);
+    tensor out = tensor::uninitialized({static_cast<index_t>(rows.size()), width});
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        std::copy(x.data() + static_cast<index_t>(rows[i]) * width, x.data() + static_cast<index_t>(rows[i] + 1) * width,
+                  out.data() + static_cast<index_t>(i) * width);
+    return out;
+}
+}  // namespace detail
+
 // A regressor from architecture encodings to a positive cost (latency in ms,
 // energy, memory). Non-virtual entry points validate and call the do_* hooks.
 class latency_predictor {
