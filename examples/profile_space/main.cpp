@@ -2,14 +2,14 @@
 // predictors against the measured end-to-end latency of held-out architectures.
 //
 //   profile_space --space NAME --samples N --out DIR [--runs R] [--warmup W]
-//                 [--threads T] [--seed S] [--train-fraction F]
+//                 [--threads T] [--seed S] [--train-fraction F] [--stat median|p10|min]
 //
 // 1. The lookup table of the space (latency/lut.hpp): every (choice point,
 //    candidate) in its real input shape, batch 1, median of R runs; the fixed
 //    part from a few whole networks. Written to DIR/lut.csv (+ lut.csv.json).
 // 2. N architectures drawn uniformly (seeded), each derived and measured end
-//    to end: DIR/measured.csv (arch_id, layer0.., measured_ms, p10_ms, p90_ms,
-//    lut_ms).
+//    to end: DIR/measured.csv (arch_id, layer0.., measured_ms (the --stat
+//    statistic), median_ms, p10_ms, p90_ms, min_ms, lut_ms).
 // 3. The first F * N architectures train the predictors (additive least
 //    squares, MLP, table + learned residual); the rest are held out. The
 //    measured table itself is scored too, unfitted. DIR/metrics.json holds,
@@ -50,6 +50,8 @@ struct args {
     int runs = 15, warmup = 3, threads = 1;
     std::uint64_t seed = 0;
     double train_fraction = 0.8;
+    timing_stat stat = timing_stat::median;
+    std::string stat_name;
 };
 
 std::optional<args> parse_args(int argc, char** argv) {
@@ -62,12 +64,17 @@ std::optional<args> parse_args(int argc, char** argv) {
         .option("warmup", "3", "untimed runs before them")
         .option("threads", "1", "hwnas and OpenBLAS threads")
         .option("seed", "0", "seed of the samples, the weights and the predictors")
-        .option("train-fraction", "0.8", "share of the samples that trains the predictors");
+        .option("train-fraction", "0.8", "share of the samples that trains the predictors")
+        .option("stat", "median", "timing statistic taken as the latency: median, p10 or min (min resists load)");
     if (!c.parse(argc, argv)) {
         std::fputs(c.usage().c_str(), stdout);
         return std::nullopt;
     }
-    args a{c.str("space"), c.str("out")};
+    args a;
+    a.space = c.str("space");
+    a.out = c.str("out");
+    a.stat_name = c.str("stat");
+    a.stat = parse_timing_stat(a.stat_name);
     const long long samples = c.integer("samples"), runs = c.integer("runs"), warmup = c.integer("warmup"),
                     threads = c.integer("threads"), seed = c.integer("seed");
     a.train_fraction = c.real("train-fraction");
@@ -112,7 +119,7 @@ int run(const args& a) {
     const profile_options po{.batch = 1, .warmup = a.warmup, .runs = a.runs, .seed = a.seed};
 
     const progress lut_bar("lut", 1);
-    const latency_lut lut = build_lut(s, {.profile = po}, [&](std::size_t done, std::size_t total) {
+    const latency_lut lut = build_lut(s, {.profile = po, .stat = a.stat}, [&](std::size_t done, std::size_t total) {
         if (done % 20 == 0 || done == total) fmt::print(stderr, "[lut] {}/{} measurements, {:.0f} s\n", done, total,
                                                          lut_bar.elapsed());
     });
@@ -124,19 +131,19 @@ int run(const args& a) {
     std::vector<double> measured;
     std::vector<std::string> header{"arch_id"};
     for (std::size_t p = 0; p < s.choice_points().size(); ++p) header.push_back(fmt::format("layer{}", p));
-    header.insert(header.end(), {"measured_ms", "p10_ms", "p90_ms", "lut_ms"});
+    header.insert(header.end(), {"measured_ms", "median_ms", "p10_ms", "p90_ms", "min_ms", "lut_ms"});
     csv_writer out(a.out + "/measured.csv", header);
     const progress bar("measure", static_cast<long>(a.samples));
     for (std::size_t i = 0; i < a.samples; ++i) {
         archs.push_back(sample_architecture(s, gen));
         const profile_result r = profile_network(s, archs.back(), po);
-        measured.push_back(r.t.median_ms);
+        measured.push_back(pick(r.t, a.stat));
         std::vector<std::string> row{std::to_string(i)};
         for (int c : archs.back().choices) row.push_back(std::to_string(c));
-        for (double v : {r.t.median_ms, r.t.p10_ms, r.t.p90_ms, lut.of(archs.back())}) row.push_back(csv_writer::cell(v));
+        for (double v : {measured.back(), r.t.median_ms, r.t.p10_ms, r.t.p90_ms, r.t.min_ms, lut.of(archs.back())}) row.push_back(csv_writer::cell(v));
         out.write_row(row);
         if ((i + 1) % std::max<std::size_t>(1, a.samples / 20) == 0 || i + 1 == a.samples)
-            bar.report(static_cast<long>(i + 1), fmt::format("last {:.3f} ms", r.t.median_ms));
+            bar.report(static_cast<long>(i + 1), fmt::format("last {:.3f} ms", measured.back()));
     }
     out.close();
 
@@ -163,6 +170,7 @@ int run(const args& a) {
                    {"threads", a.threads},
                    {"seed", a.seed},
                    {"train_fraction", a.train_fraction},
+                   {"stat", a.stat_name},
                    {"machine", {{"cpu_model", lut.machine.cpu_model}, {"logical_cpus", lut.machine.logical_cpus},
                                 {"compiler", lut.machine.compiler}}},
                    {"lut_fixed_ms", lut.fixed_ms},

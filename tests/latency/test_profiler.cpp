@@ -64,10 +64,22 @@ TEST_CASE("profiler statistics are ordered and carry the machine") {
                          "profile: batch 0, expected >= 1", config_error);
 }
 
+TEST_CASE("timing statistics are picked by name") {
+    timing t;
+    t.median_ms = 3;
+    t.p10_ms = 2;
+    t.min_ms = 1;
+    CHECK(pick(t, parse_timing_stat("median")) == 3);
+    CHECK(pick(t, parse_timing_stat("p10")) == 2);
+    CHECK(pick(t, parse_timing_stat("min")) == 1);
+    CHECK_THROWS_WITH_AS(parse_timing_stat("mean"), "timing statistic 'mean', expected median, p10 or min",
+                         config_error);
+}
+
 TEST_CASE("lut of a tiny space has positive entries and survives a save and load") {
     const search_space s = tiny_space();
     std::size_t calls = 0;
-    const latency_lut l = build_lut(s, {.profile = quick, .fixed_samples = 3}, [&](std::size_t, std::size_t) { ++calls; });
+    const latency_lut l = build_lut(s, {.profile = quick, .fixed_samples = 3, .stat = timing_stat::min}, [&](std::size_t, std::size_t) { ++calls; });
     CHECK(calls == 2 * 3 + 3);
     REQUIRE(l.ms.size() == 2);
     for (const auto& row : l.ms) {
@@ -88,6 +100,7 @@ TEST_CASE("lut of a tiny space has positive entries and survives a save and load
     CHECK(back.fixed_ms == l.fixed_ms);
     CHECK(back.machine.cpu_model == l.machine.cpu_model);
     CHECK(back.runs == 3);
+    CHECK(back.stat == "min");
 
     const architecture a{{1, 0}, {}};
     CHECK(to_cost_table(l).of(a) == doctest::Approx(l.of(a)));

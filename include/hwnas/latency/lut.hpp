@@ -45,6 +45,7 @@ struct latency_lut {
     machine_info machine;
     index_t batch = 1;
     int runs = 0, warmup = 0;
+    std::string stat = "median";  // the timing statistic of the entries
 
     // fixed + the entries of a's choices.
     double of(const architecture& a) const {
@@ -91,6 +92,7 @@ inline void check_lut_filled(const latency_lut& l, const std::string& where) {
 struct lut_options {
     profile_options profile;
     int fixed_samples = 5;  // architectures measured end to end for the fixed part
+    timing_stat stat = timing_stat::median;
 };
 
 // The table of s measured on this CPU. progress(done, total), if given, is
@@ -105,7 +107,7 @@ inline latency_lut build_lut(const search_space& s, const lut_options& o = {},
         for (std::size_t c = 0; c < l.ms[p].size(); ++c) {
             l.ms[p][c] = s.choice_points()[p].zero[c]
                              ? 0.0
-                             : profile_choice(s, static_cast<int>(p), static_cast<int>(c), o.profile).t.median_ms;
+                             : pick(profile_choice(s, static_cast<int>(p), static_cast<int>(c), o.profile).t, o.stat);
             if (progress) progress(++done, total);
         }
     rng gen(o.profile.seed ^ 0xf1eedULL);
@@ -113,7 +115,7 @@ inline latency_lut build_lut(const search_space& s, const lut_options& o = {},
     for (int i = 0; i < o.fixed_samples; ++i) {
         const architecture a = sample_architecture(s, gen);
         l.fixed_ms = 0;
-        rest.push_back(profile_network(s, a, o.profile).t.median_ms - l.of(a));
+        rest.push_back(pick(profile_network(s, a, o.profile).t, o.stat) - l.of(a));
         if (progress) progress(++done, total);
     }
     std::sort(rest.begin(), rest.end());
@@ -123,6 +125,7 @@ inline latency_lut build_lut(const search_space& s, const lut_options& o = {},
     l.batch = o.profile.batch;
     l.runs = o.profile.runs;
     l.warmup = o.profile.warmup;
+    l.stat = o.stat == timing_stat::median ? "median" : o.stat == timing_stat::p10 ? "p10" : "min";
     return l;
 }
 
@@ -143,6 +146,7 @@ inline void save_lut(const latency_lut& l, const std::string& path) {
                                 {"batch", l.batch},
                                 {"runs", l.runs},
                                 {"warmup", l.warmup},
+                                {"stat", l.stat},
                                 {"machine",
                                  {{"cpu_model", l.machine.cpu_model},
                                   {"logical_cpus", l.machine.logical_cpus},
@@ -193,6 +197,7 @@ inline latency_lut load_lut(const std::string& path, const search_space& s) {
         l.batch = m.value("batch", index_t{1});
         l.runs = m.value("runs", 0);
         l.warmup = m.value("warmup", 0);
+        l.stat = m.value("stat", std::string("median"));
         if (m.contains("machine")) {
             const json& mi = m["machine"];
             l.machine = {mi.value("cpu_model", std::string()), mi.value("logical_cpus", 0), mi.value("threads", 0),

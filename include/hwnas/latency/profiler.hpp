@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -28,6 +29,23 @@ struct profile_options {
     int runs = 25;
     std::uint64_t seed = 0;  // weights and input values (latency does not depend on them, but runs repeat exactly)
 };
+
+// Which number of a timing stands for the latency. The median is the default;
+// on a machine shared with other work, preemption inflates most runs, and
+// the minimum (or p10) is the closer estimate of the uncontended latency.
+enum class timing_stat { median, p10, min };
+
+inline double pick(const timing& t, timing_stat s) {
+    return s == timing_stat::median ? t.median_ms : s == timing_stat::p10 ? t.p10_ms : t.min_ms;
+}
+
+// "median", "p10" or "min"; config_error otherwise.
+inline timing_stat parse_timing_stat(std::string_view name) {
+    if (name == "median") return timing_stat::median;
+    if (name == "p10") return timing_stat::p10;
+    if (name == "min") return timing_stat::min;
+    throw config_error(fmt::format("timing statistic '{}', expected median, p10 or min", name));
+}
 
 struct profile_result {
     std::string what;  // what was measured, for reports
