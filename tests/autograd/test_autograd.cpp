@@ -27,6 +27,10 @@ TEST_CASE("a gradient buffer shared by two inputs is never accumulated in place"
     CHECK(x.grad()[0] == 2.0f);
     CHECK(y.grad()[0] == 1.0f);
     CHECK(y.grad()[1] == 1.0f);
+    // Leaves never share a .grad buffer: clipping or an optimizer may scale one in place.
+    var a(tensor::from({1}, {1}), true), b(tensor::from({1}, {2}), true);
+    sum(add(a, b)).backward();
+    CHECK_FALSE(a.grad().shares_storage(b.grad()));
 }
 
 TEST_CASE("backward needs a finite scalar") {

@@ -11,20 +11,6 @@
 
 namespace hwnas {
 
-inline void grad_sink::add(std::size_t i, tensor g) {
-    if (!needs_[i]) return;
-    if (!(g.shape() == *shapes_[i]))
-        throw shape_error(fmt::format("{} backward: gradient for input {} has shape {}, the input has shape {}", op_, i,
-                                      g.shape(), *shapes_[i]));
-    tensor& t = *targets_[i];
-    if (!t.defined()) {
-        t = std::move(g);  // may share storage with other inputs' gradients (add passes gy to both)
-        return;
-    }
-    if (!t.unique()) t = t.clone();  // never accumulate into a buffer another gradient also holds
-    kernels::add_inplace(t.data(), g.data(), t.numel());
-}
-
 struct detail_backward {
     // Runs the reverse pass from root with output gradient seed. When wrt is
     // non-empty only paths that reach wrt are walked and their gradients are
@@ -96,7 +82,7 @@ struct detail_backward {
                 }
                 n->backward(n->pending, sink);
             }
-            if (n->retain_grad && wrt.empty() && n->pending.defined()) accumulate(n->grad, n->pending);
+            if (n->retain_grad && wrt.empty() && n->pending.defined()) accumulate(n->grad, n->pending, true);
             if (targets.count(n)) found[n] = n->pending;
             n->pending = tensor();
             // Release the tape as we go: the closure holds saved activations.
@@ -108,7 +94,7 @@ struct detail_backward {
         std::vector<tensor> result;
         if (wrt.empty()) {
             for (detail::node* n : order)
-                if (n->seq == 0 && n->pending.defined()) accumulate(n->grad, std::exchange(n->pending, tensor()));
+                if (n->seq == 0 && n->pending.defined()) accumulate(n->grad, std::exchange(n->pending, tensor()), true);
         } else {
             for (detail::node* n : order)
                 if (n->seq == 0 && targets.count(n)) found[n] = std::exchange(n->pending, tensor());
@@ -120,13 +106,28 @@ struct detail_backward {
         return result;
     }
 
-    static void accumulate(tensor& into, const tensor& g) {
-        if (!into.defined())
-            into = g.clone();
-        else
-            kernels::add_inplace(into.data(), g.data(), into.numel());
+    // Adds g into `into`. A first contribution is taken as a handle (no copy),
+    // unless `own` asks for a buffer no other gradient shares (a leaf's .grad,
+    // which optimizers and clipping modify in place); a later one is added in
+    // place, after a private copy when the buffer is shared (add hands the same
+    // gy to both of its inputs).
+    static void accumulate(tensor& into, tensor g, bool own) {
+        if (!into.defined()) {
+            into = own && !g.unique() ? g.clone() : std::move(g);
+            return;
+        }
+        if (!into.unique()) into = into.clone();
+        kernels::add_inplace(into.data(), g.data(), into.numel());
     }
 };
+
+inline void grad_sink::add(std::size_t i, tensor g) {
+    if (!needs_[i]) return;
+    if (!(g.shape() == *shapes_[i]))
+        throw shape_error(fmt::format("{} backward: gradient for input {} has shape {}, the input has shape {}", op_, i,
+                                      g.shape(), *shapes_[i]));
+    detail_backward::accumulate(*targets_[i], std::move(g), false);
+}
 
 inline void check_scalar_loss(const var& loss, const char* where) {
     if (loss.numel() != 1)
