@@ -150,17 +150,24 @@ TEST_CASE("conv2d on known values") {
 }
 
 TEST_CASE("conv2d im2col chunks split images and rows anywhere") {
-    // Budgets of a few column rows force chunks that end mid-row and mid-image.
+    // Budgets of a few column (or output) rows force chunks that end mid-row
+    // and mid-image.
     rng g(5);
-    const shape xs{3, 7, 6, 4}, ws{3, 3, 2, 6};
-    for (const conv2d_params p : {conv2d_params{.stride = 2, .padding = 1, .groups = 2},
-                                  conv2d_params{.padding = 1, .dilation = 2, .groups = 2}}) {
+    const shape xs{3, 7, 6, 4}, ws3{3, 3, 2, 6}, ws1{1, 1, 2, 6};
+    struct chunked {
+        shape ws;
+        conv2d_params p;
+    };
+    for (const auto& [ws, p] : {chunked{ws3, {.stride = 2, .padding = 1, .groups = 2}},
+                                chunked{ws3, {.padding = 1, .dilation = 2, .groups = 2}},
+                                chunked{ws1, {.groups = 2}}}) {
         const tensor x = random(g, xs), w = random(g, ws), b = random(g, {6});
         const shape ys = conv2d_output_shape(xs, ws, p);
         const tensor gy = random(g, ys);
         const reference r = naive_conv(x, w, b, gy, p);
         const kernels::conv_geometry geo = detail::conv2d_geometry(xs, ws, ys, p);
-        for (index_t budget : {1, 5 * 36, 7 * 36, 1000 * 36}) {
+        for (index_t budget : {1, 5 * 36, 7 * 36, 16 * 7 * 6, 1000 * 36}) {
+            CAPTURE(ws.str());
             CAPTURE(p.stride);
             CAPTURE(budget);
             tensor y = tensor::uninitialized(ys), gx = tensor::uninitialized(xs), gw = tensor::uninitialized(ws);

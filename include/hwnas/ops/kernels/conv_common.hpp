@@ -40,8 +40,8 @@ inline void zero_short(float* dst, std::int64_t n) {
 // Input [n, h, w, cin] (NHWC), weight [kh, kw, cin/groups, cout] (HWIO),
 // output [n, oh, ow, cout]. Input pixel of output (oy, ox) and tap (i, j):
 // (oy*stride - pad_h + i*dil, ox*stride - pad_w + j*dil). Padding is per axis
-// and may be negative: the depthwise input gradient runs the forward kernel
-// with a flipped kernel and padding dil*(k-1) - pad.
+// and may be negative: stride-1 input gradients run the forward kernels with
+// padding dil*(k-1) - pad (input_gradient_geometry).
 struct conv_geometry {
     std::int64_t n = 0, h = 0, w = 0, cin = 0;
     std::int64_t kh = 0, kw = 0, cout = 0;

@@ -97,9 +97,15 @@ inline void col2im_add(const conv_geometry& g, const float* col, std::int64_t r0
     });
 }
 
-// Output pixels per chunk so that the column buffer holds at most budget floats.
-inline std::int64_t im2col_chunk(const conv_geometry& g, std::int64_t budget) {
-    return g.pointwise() ? g.out_pixels() : std::max<std::int64_t>(1, budget / (g.k_g() * g.groups));
+// Output pixels per chunk. The column buffer holds at most `budget` floats;
+// with out_width > 0, the chunk's GEMM output (out_width floats per pixel)
+// holds at most budget/16 (256 KB by default), so it is still in L2 when the
+// GEMM accumulates into what the pass before wrote (the bias, or OpenBLAS
+// zeroing C for beta = 0): one pass over memory instead of two.
+inline std::int64_t chunk_pixels(const conv_geometry& g, std::int64_t budget, std::int64_t out_width) {
+    const std::int64_t by_col = g.pointwise() ? g.out_pixels() : budget / (g.k_g() * g.groups);
+    const std::int64_t by_out = out_width > 0 ? budget / 16 / out_width : by_col;
+    return std::max<std::int64_t>(1, std::min(by_col, by_out));
 }
 
 // Uninitialized (cached) column buffer for `pixels` output pixels; none for a pointwise conv.
@@ -110,11 +116,11 @@ inline std::shared_ptr<float[]> im2col_buffer(const conv_geometry& g, std::int64
 // y = conv(x, w) + bias (bias may be null).
 inline void conv_gemm_forward(const conv_geometry& g, const float* x, const float* w, const float* bias, float* y,
                               std::int64_t budget = im2col_budget) {
-    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
-    if (bias) fill_rows(y, rows, g.cout, bias);
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = chunk_pixels(g, budget, g.cout);
     const auto col = im2col_buffer(g, std::min(step, rows));
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
         const std::int64_t r1 = std::min(rows, r0 + step);
+        if (bias) fill_rows(y + r0 * g.cout, r1 - r0, g.cout, bias);
         const float* a = x + r0 * g.cin;
         if (!g.pointwise()) {
             im2col(g, x, r0, r1, col.get());
@@ -137,7 +143,8 @@ inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, co
         conv_gemm_forward(input_gradient_geometry(g), gy, flipped.data(), nullptr, gx, budget);
         return;
     }
-    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g();
+    const std::int64_t step = chunk_pixels(g, budget, g.pointwise() ? g.cin : 0);
     const auto col = im2col_buffer(g, std::min(step, rows));
     if (!g.pointwise()) std::fill(gx, gx + g.n * g.h * g.w * g.cin, 0.0f);
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
@@ -153,7 +160,7 @@ inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, co
 // gw = d<y, gy>/dw (overwritten); chunks accumulate into it with beta = 1.
 inline void conv_gemm_backward_weight(const conv_geometry& g, const float* x, const float* gy, float* gw,
                                       std::int64_t budget = im2col_budget) {
-    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = im2col_chunk(g, budget);
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = chunk_pixels(g, budget, 0);
     const auto col = im2col_buffer(g, std::min(step, rows));
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
         const std::int64_t r1 = std::min(rows, r0 + step);
