@@ -6,8 +6,8 @@
 //
 // Input: a CSV with one architecture per row. Encoding columns are those named
 // layerK or edgeK (K = 0, 1, ...; one family per file, K contiguous from 0):
-// each holds an op index, one-hot encoded with K ops per position, where K is
-// --ops or else the largest index seen (in the train and test files) + 1.
+// each holds an op index, one-hot encoded with --ops ops per position, or
+// else (--ops 0) the largest index seen in the train and test files + 1.
 // COLUMN is the measured cost to predict.
 // Rows left out: a non-positive COLUMN value (not measured), and for
 // NAS-Bench-201 tables (exactly edge0..edge5) the cells whose output is zero:
@@ -22,6 +22,7 @@
 // measured, one column per predictor), scatter.svg (predicted vs measured
 // with y = x and the +-10% band; at most 3000 points per predictor, drawn at
 // random). Progress goes to stderr. Bad input: a message and exit code 2.
+// Measurements and the choice of predictors: README.md next to this file.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
