@@ -62,7 +62,8 @@ void run_conv(benchmark::State& st, shape xs, shape ws, conv2d_params p, int thr
 // the two gradient GEMMs (NT and TN), as a conv's backward runs them.
 void run_sgemm(benchmark::State& st, int m, int n, int k, int groups, int threads, bool backward) {
     set_num_threads(threads);
-    const tensor a = random_tensor({groups, m, k}), b = random_tensor({groups, k, n}), gc = random_tensor({groups, m, n});
+    const tensor a = random_tensor({groups, m, k}), b = random_tensor({groups, k, n});
+    const tensor gc = random_tensor({groups, m, n});
     tensor c = tensor::uninitialized({groups, m, n}), ga = tensor::uninitialized({groups, m, k}),
            gb = tensor::uninitialized({groups, k, n});
     for (auto _ : st) {

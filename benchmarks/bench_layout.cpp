@@ -130,7 +130,8 @@ void bench_pointwise(benchmark::State& st, variant v, i64 cin, i64 cout) {
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
-    report(st, 2.0 * static_cast<double>(batch * hw * cin * cout), 4.0 * static_cast<double>(batch * hw * (cin + cout)));
+    report(st, 2.0 * static_cast<double>(batch * hw * cin * cout),
+           4.0 * static_cast<double>(batch * hw * (cin + cout)));
 }
 
 const bool registered = [] {

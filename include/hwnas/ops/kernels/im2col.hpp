@@ -108,9 +108,18 @@ inline std::int64_t chunk_pixels(const conv_geometry& g, std::int64_t budget, st
     return std::max<std::int64_t>(1, std::min(by_col, by_out));
 }
 
+// The GEMM's left matrix for output pixels [r0, r1): the input itself for a
+// pointwise conv, else their im2col rows in col.
+inline const float* columns(const conv_geometry& g, const float* x, std::int64_t r0, std::int64_t r1, float* col) {
+    if (g.pointwise()) return x + r0 * g.cin;
+    im2col(g, x, r0, r1, col);
+    return col;
+}
+
 // Uninitialized (cached) column buffer for `pixels` output pixels; none for a pointwise conv.
 inline std::shared_ptr<float[]> im2col_buffer(const conv_geometry& g, std::int64_t pixels) {
-    return g.pointwise() ? nullptr : hwnas::detail::allocate_floats(static_cast<std::size_t>(pixels * g.k_g() * g.groups));
+    if (g.pointwise()) return nullptr;
+    return hwnas::detail::allocate_floats(static_cast<std::size_t>(pixels * g.k_g() * g.groups));
 }
 
 // y = conv(x, w) + bias (bias may be null).
@@ -121,11 +130,7 @@ inline void conv_gemm_forward(const conv_geometry& g, const float* x, const floa
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
         const std::int64_t r1 = std::min(rows, r0 + step);
         if (bias) fill_rows(y + r0 * g.cout, r1 - r0, g.cout, bias);
-        const float* a = x + r0 * g.cin;
-        if (!g.pointwise()) {
-            im2col(g, x, r0, r1, col.get());
-            a = col.get();
-        }
+        const float* a = columns(g, x, r0, r1, col.get());
         for (std::int64_t grp = 0; grp < g.groups; ++grp)
             gemm(false, false, r1 - r0, cog, kg, 1.0f, a + grp * kg, kg * g.groups, w + grp * cog, g.cout,
                  bias ? 1.0f : 0.0f, y + r0 * g.cout + grp * cog, g.cout);
@@ -133,8 +138,8 @@ inline void conv_gemm_forward(const conv_geometry& g, const float* x, const floa
 }
 
 // gx = d<y, gy>/dx (overwritten). With stride 1 (not pointwise) it is the
-// forward conv of gy with the flipped kernel: im2col instead of the slower
-// col2im scatter.
+// forward conv of gy with the flipped kernel: im2col, which is much faster
+// than col2im.
 inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, const float* w, float* gx,
                                      std::int64_t budget = im2col_budget) {
     if (g.stride == 1 && !g.pointwise()) {
@@ -164,11 +169,7 @@ inline void conv_gemm_backward_weight(const conv_geometry& g, const float* x, co
     const auto col = im2col_buffer(g, std::min(step, rows));
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
         const std::int64_t r1 = std::min(rows, r0 + step);
-        const float* a = x + r0 * g.cin;
-        if (!g.pointwise()) {
-            im2col(g, x, r0, r1, col.get());
-            a = col.get();
-        }
+        const float* a = columns(g, x, r0, r1, col.get());
         for (std::int64_t grp = 0; grp < g.groups; ++grp)
             gemm(true, false, kg, cog, r1 - r0, 1.0f, a + grp * kg, kg * g.groups, gy + r0 * g.cout + grp * cog,
                  g.cout, r0 == 0 ? 0.0f : 1.0f, gw + grp * cog, g.cout);
