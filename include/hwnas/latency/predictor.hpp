@@ -18,7 +18,6 @@
 
 #include <fmt/format.h>
 
-#include "hwnas/autograd/backward.hpp"  // defines grad_sink::add, which var.hpp only declares
 #include "hwnas/autograd/var.hpp"
 #include "hwnas/error.hpp"
 #include "hwnas/tensor/tensor.hpp"
