@@ -1,5 +1,6 @@
 #pragma once
-// set_num_threads governs every parallel kernel of hwnas and OpenBLAS.
+// set_num_threads governs every parallel kernel of hwnas, GEMMs included
+// (OpenBLAS runs single-threaded inside hwnas's threads).
 // parallel_for splits a range into one fixed chunk per thread, so for a given
 // thread count the work partition, and therefore every result, is the same on
 // every run.
@@ -58,7 +59,10 @@ public:
     ~thread_pool() { stop_workers(); }
 
 private:
-    thread_pool() { resize(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))); }
+    thread_pool() {
+        openblas_set_num_threads(1);  // GEMMs are split over this pool instead (kernels/gemm.hpp)
+        resize(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    }
 
     static bool& inside_worker() {
         thread_local bool flag = false;
@@ -121,7 +125,6 @@ inline int num_threads() { return detail::thread_pool::instance().size(); }
 inline void set_num_threads(int n) {
     require(n >= 1 && n <= 1024, "set_num_threads: got {} threads, expected 1..1024", n);
     if (n != num_threads()) detail::thread_pool::instance().resize(n);
-    openblas_set_num_threads(n);
 }
 
 // Calls f(lo, hi) on disjoint chunks covering [begin, end), one chunk per
