@@ -2,7 +2,7 @@
 // 28x28, one thread. Each layout gets the same simple loop structure, written
 // so that its contiguous axis is the vectorized one (x in NCHW, channels in
 // NHWC); pointwise convs go to OpenBLAS in both layouts. hwnas's own NHWC
-// depthwise kernel runs alongside for reference.
+// kernels run alongside for reference.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -112,21 +112,26 @@ void bench_depthwise(benchmark::State& st, variant v, i64 c) {
 }
 
 // Pointwise cin -> cout: NCHW is W[cout, cin] x X[cin, H*W] per image; NHWC
-// is one GEMM X[N*H*W, cin] x W[cin, cout].
+// is one GEMM X[N*H*W, cin] x W[cin, cout]; hwnas's kernel runs that GEMM in
+// chunks of output rows.
 void bench_pointwise(benchmark::State& st, variant v, i64 cin, i64 cout) {
     set_num_threads(1);
     const i64 hw = side * side;
     const tensor x = random_tensor({batch * hw * cin}), w = random_tensor({cin * cout});
     tensor y = tensor::uninitialized({batch * hw * cout});
     const int ci = static_cast<int>(cin), co = static_cast<int>(cout), p = static_cast<int>(hw);
+    const shape xs{batch, side, side, cin}, ws{1, 1, cin, cout};
+    const auto g = detail::conv2d_geometry(xs, ws, conv2d_output_shape(xs, ws, {}), {});
     for (auto _ : st) {
         if (v == variant::nchw)
             for (i64 n = 0; n < batch; ++n)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, p, ci, 1.0f, w.data(), ci,
                             x.data() + n * hw * cin, p, 0.0f, y.data() + n * hw * cout, p);
-        else
+        else if (v == variant::nhwc)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(batch) * p, co, ci, 1.0f,
                         x.data(), ci, w.data(), co, 0.0f, y.data(), co);
+        else
+            kernels::conv_gemm_forward(g, x.data(), w.data(), nullptr, y.data());
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
@@ -150,6 +155,9 @@ const bool registered = [] {
         benchmark::RegisterBenchmark(("layout_pointwise/NCHW/" + s).c_str(), bench_pointwise, variant::nchw, cin, cout)
             ->Unit(benchmark::kMicrosecond);
         benchmark::RegisterBenchmark(("layout_pointwise/NHWC/" + s).c_str(), bench_pointwise, variant::nhwc, cin, cout)
+            ->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("layout_pointwise/NHWC_hwnas_kernel/" + s).c_str(), bench_pointwise,
+                                     variant::hwnas_nhwc, cin, cout)
             ->Unit(benchmark::kMicrosecond);
     }
     return true;

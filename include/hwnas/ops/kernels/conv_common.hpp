@@ -122,11 +122,11 @@ void reduce_pieces(std::int64_t total, std::int64_t width, float* out, F&& f) {
     for (std::int64_t t = 1; t < pieces; ++t) add_inplace(out, partial.data() + t * width, width);
 }
 
-// y[r, :] = bias for r in [0, rows).
+// y[r, :] = bias for r in [0, rows). Serial: it runs between GEMM calls on
+// L2-sized chunks, where waking the thread pool would compete with OpenBLAS's
+// threads still spinning for the next call.
 inline void fill_rows(float* y, std::int64_t rows, std::int64_t c, const float* bias) {
-    parallel_for(0, rows, [&](std::int64_t lo, std::int64_t hi) {
-        for (std::int64_t r = lo; r < hi; ++r) std::copy(bias, bias + c, y + r * c);
-    });
+    for (std::int64_t r = 0; r < rows; ++r) copy_short(y + r * c, bias, c);
 }
 
 // gb[j] = sum over rows r of gy[r, j].

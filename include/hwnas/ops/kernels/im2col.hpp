@@ -97,14 +97,17 @@ inline void col2im_add(const conv_geometry& g, const float* col, std::int64_t r0
     });
 }
 
-// Output pixels per chunk. The column buffer holds at most `budget` floats;
-// with out_width > 0, the chunk's GEMM output (out_width floats per pixel)
-// holds at most budget/16 (256 KB by default), so it is still in L2 when the
-// GEMM accumulates into what the pass before wrote (the bias, or OpenBLAS
-// zeroing C for beta = 0): one pass over memory instead of two.
+// Output pixels per chunk. The column buffer holds at most `budget` floats.
+// On one thread, with out_width > 0, one group's GEMM output in the chunk
+// (out_width floats per pixel) also holds at most budget/16 (256 KB by
+// default, half an L2), so it is still in L2 when the GEMM accumulates into
+// what the pass before wrote (the bias, or OpenBLAS zeroing C for beta = 0):
+// one pass over memory instead of two. With more threads the calls must stay
+// large: multithreaded OpenBLAS spends tens of microseconds per call, more
+// than that pass saves (measured on 2-core Zen 3).
 inline std::int64_t chunk_pixels(const conv_geometry& g, std::int64_t budget, std::int64_t out_width) {
     const std::int64_t by_col = g.pointwise() ? g.out_pixels() : budget / (g.k_g() * g.groups);
-    const std::int64_t by_out = out_width > 0 ? budget / 16 / out_width : by_col;
+    const std::int64_t by_out = out_width > 0 && num_threads() == 1 ? budget / 16 / out_width : by_col;
     return std::max<std::int64_t>(1, std::min(by_col, by_out));
 }
 
@@ -125,7 +128,7 @@ inline std::shared_ptr<float[]> im2col_buffer(const conv_geometry& g, std::int64
 // y = conv(x, w) + bias (bias may be null).
 inline void conv_gemm_forward(const conv_geometry& g, const float* x, const float* w, const float* bias, float* y,
                               std::int64_t budget = im2col_budget) {
-    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = chunk_pixels(g, budget, g.cout);
+    const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g(), step = chunk_pixels(g, budget, cog);
     const auto col = im2col_buffer(g, std::min(step, rows));
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
         const std::int64_t r1 = std::min(rows, r0 + step);
@@ -149,7 +152,7 @@ inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, co
         return;
     }
     const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g();
-    const std::int64_t step = chunk_pixels(g, budget, g.pointwise() ? g.cin : 0);
+    const std::int64_t step = chunk_pixels(g, budget, g.pointwise() ? g.cin_g() : 0);
     const auto col = im2col_buffer(g, std::min(step, rows));
     if (!g.pointwise()) std::fill(gx, gx + g.n * g.h * g.w * g.cin, 0.0f);
     for (std::int64_t r0 = 0; r0 < rows; r0 += step) {
