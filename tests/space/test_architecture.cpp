@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <hwnas/search/cost_model.hpp>
 #include <hwnas/space/architecture_json.hpp>
 #include <hwnas/space/cost.hpp>
 #include <hwnas/space/encoding.hpp>
@@ -124,6 +125,30 @@ TEST_CASE("DAG stage outputs sum the sinks and dead nodes cost nothing") {
     CHECK(p.edge({out1, 1}));
     CHECK_FALSE(p.edge({out1, 2}));
     CHECK(c_full.macs - network_cost(s, par).macs == 2 * dw3.macs);
+}
+
+TEST_CASE("without_dead_edges removes what a removed node alone fed and live costs skip dead nodes") {
+    const search_space s = gram_fmnist();
+    architecture a = gram_chain(s);
+    // cutting 1->2 leaves nodes 2 and 3 without input: their outgoing edges 2->3, 3->4 go, node 4 keeps 0->4
+    set_edge(s, a, "stage 1 edge 1->2", 0);
+    set_edge(s, a, "stage 1 edge 0->4", 1);
+    CHECK_FALSE(is_valid(s, a));
+    const architecture b = without_dead_edges(s, a);
+    CHECK(is_valid(s, b));
+    architecture expect = a;
+    set_edge(s, expect, "stage 1 edge 2->3", 0);
+    set_edge(s, expect, "stage 1 edge 3->4", 0);
+    CHECK(b == expect);
+    CHECK(without_dead_edges(s, b) == b);
+    const std::vector<bool> live = live_choice_points(s, b);
+    CHECK(live == std::vector<bool>{true, false, false, true, true, true, true, true, true, true, true, true});
+    // the MACs table counts exactly the derived network when it knows the space
+    const cost_table macs = macs_cost_table(s);
+    CHECK(macs.of(b) * 1e6 == doctest::Approx(static_cast<double>(network_cost(s, b).macs)).epsilon(1e-9));
+    CHECK(macs.of(b) < macs.of(gram_chain(s)));
+    CHECK_THROWS_WITH_AS(without_dead_edges(s, architecture{{0}, {}}),
+                         "architecture: 1 choices, the space gram_fmnist has 12 choice points", config_error);
 }
 
 TEST_CASE("cell spaces drop what cannot reach the output") {

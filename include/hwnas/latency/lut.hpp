@@ -265,7 +265,12 @@ inline latency_lut load_fbnet_block_lut(const std::string& path, const search_sp
 }
 
 // The table as the searchers' cost (search/cost_model.hpp), in ms.
-inline cost_table to_cost_table(const latency_lut& l) { return cost_table(l.ms, l.fixed_ms, "ms"); }
+// space: count only live choice points (DAG spaces); it must be the table's.
+inline cost_table to_cost_table(const latency_lut& l, const search_space* space = nullptr) {
+    require(!space || space->name() == l.space, "to_cost_table: the table is of the space {}, not {}", l.space,
+            space ? space->name() : "");
+    return cost_table(l.ms, l.fixed_ms, "ms", space ? std::make_shared<const search_space>(*space) : nullptr);
+}
 
 // The table as a ready additive predictor on the one-hot choice encoding.
 inline std::unique_ptr<additive_predictor> lut_predictor(const latency_lut& l) {

@@ -8,6 +8,7 @@
 //   costs, standing in until a measured latency table exists for a space.
 // - predictor_cost: a fitted latency predictor (latency/predictor.hpp) on the
 //   one-hot choice encoding; soft encodings give the differentiable term.
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,10 +31,16 @@ public:
     virtual double of(const architecture& a) const = 0;
 };
 
+// With a space that has edge variables (node-wise DAGs), of(a) counts only the
+// choice points a's derived network runs: dead nodes cost nothing.
 class cost_table : public cost_model {
 public:
-    cost_table(std::vector<std::vector<double>> per_candidate, double fixed, std::string unit)
-        : table_(std::move(per_candidate)), fixed_(fixed), unit_(std::move(unit)) {
+    cost_table(std::vector<std::vector<double>> per_candidate, double fixed, std::string unit,
+               std::shared_ptr<const search_space> live = nullptr)
+        : table_(std::move(per_candidate)), fixed_(fixed), unit_(std::move(unit)), space_(std::move(live)) {
+        require(!space_ || space_->choice_points().size() == table_.size(),
+                "cost_table: {} table rows for the {} choice points of the space {}", table_.size(),
+                space_ ? space_->choice_points().size() : 0, space_ ? space_->name() : "");
         for (const auto& row : table_) {
             tensor t = tensor::uninitialized({static_cast<index_t>(row.size())});
             std::copy(row.begin(), row.end(), t.begin());
@@ -51,8 +58,11 @@ public:
     double of(const architecture& a) const override {
         require(a.choices.size() == table_.size(), "cost_table: architecture has {} choices for {} choice points",
                 a.choices.size(), table_.size());
+        const std::vector<bool> live =
+            space_ && !space_->gates().empty() ? live_choice_points(*space_, a) : std::vector<bool>(table_.size(), true);
         double c = fixed_;
-        for (std::size_t p = 0; p < table_.size(); ++p) c += table_[p].at(static_cast<std::size_t>(a.choices[p]));
+        for (std::size_t p = 0; p < table_.size(); ++p)
+            if (live[p]) c += table_[p].at(static_cast<std::size_t>(a.choices[p]));
         return c;
     }
     const std::vector<std::vector<double>>& table() const { return table_; }
@@ -62,6 +72,7 @@ private:
     std::vector<std::vector<double>> table_;
     double fixed_;
     std::string unit_;
+    std::shared_ptr<const search_space> space_;
     std::vector<var> rows_;
 };
 
@@ -81,7 +92,7 @@ inline cost_table macs_cost_table(const search_space& s) {
             for (std::size_t c = 0; c < e.costs.size(); ++c)
                 t[static_cast<std::size_t>(e.choice)][c] += static_cast<double>(e.costs[c].macs) * 1e-6;
         }
-    return cost_table(std::move(t), fixed, "MMACs");
+    return cost_table(std::move(t), fixed, "MMACs", std::make_shared<const search_space>(s));
 }
 
 // A fitted predictor over the concatenated per-choice-point op weights of s.

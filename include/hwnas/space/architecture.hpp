@@ -166,6 +166,33 @@ inline live_graph live_parts(const search_space& s, const architecture& a) {
     return g;
 }
 
+// a with every gated edge whose source has no active input switched off,
+// repeated down the graph, so removing an edge or node also removes what it
+// alone fed (structure-level pruning). Ranges are validated; the result may
+// still be invalid when a stage loses its last path to a sink.
+inline architecture without_dead_edges(const search_space& s, architecture a) {
+    const std::string why = detail::arch_range_problem(s, a);
+    if (!why.empty()) throw config_error(why);
+    // One pass in node order settles it: a node's fed state depends only on earlier nodes.
+    live_graph g = detail::arch_liveness(s, a);
+    for (const space_node& n : s.nodes())
+        for (const space_edge& e : n.inputs)
+            if (e.gate_index >= 0 && a.edges[detail::space_idx(e.gate_index)] && !g.fed[detail::space_idx(e.from)]) {
+                a.edges[detail::space_idx(e.gate_index)] = 0;
+                g = detail::arch_liveness(s, a);
+            }
+    return a;
+}
+
+// Per choice point: some edge of a's derived network runs it (validates a).
+inline std::vector<bool> live_choice_points(const search_space& s, const architecture& a) {
+    const live_graph g = live_parts(s, a);
+    std::vector<bool> live(s.choice_points().size(), false);
+    for (std::size_t p = 0; p < live.size(); ++p)
+        for (const edge_ref& r : s.choice_points()[p].sites) live[p] = live[p] || g.edge(r);
+    return live;
+}
+
 // The chosen candidate's name at every choice point (validates the ranges).
 inline std::vector<std::string> op_names(const search_space& s, const architecture& a) {
     const std::string why = detail::arch_range_problem(s, a);
