@@ -179,6 +179,8 @@ public:
     const std::vector<gate_info>& gates() const { return gates_; }
     feature_shape input_shape() const { return nodes_.front().shape; }
     feature_shape output_shape() const { return nodes_.back().shape; }
+    // The op registry the space was built with (a rebuilt space must use it too).
+    const op_registry& registry() const { return *ops_; }
 
     // Index of the node called name, or -1.
     int find_node(std::string_view name) const {
