@@ -108,6 +108,7 @@ public:
     const tensor& running_var() const { return *running_var_; }
     const conv2d_params& conv_params() const { return params_; }
     activation act() const { return o_.act; }
+    const conv_bn_act_options& options() const { return o_; }
 
 private:
     conv_bn_act_options o_;

@@ -3,7 +3,8 @@
 // 1x1 group conv (G groups) to E*Cin + BN + act, channel shuffle if G > 1,
 // depthwise KxK conv (stride s) + BN + act, 1x1 group conv (G groups) to Cout
 // + BN; residual add when s == 1 and Cin == Cout. The expand conv is kept for
-// E = 1 too, as FBNet's k3_e1 does.
+// E = 1 too, as FBNet's k3_e1 does. options.hidden overrides the E*Cin
+// expanded width (channel pruning keeps fewer hidden channels).
 #include <memory>
 
 #include "hwnas/nn/layers.hpp"
@@ -15,6 +16,7 @@ namespace hwnas {
 struct mbconv_options {
     index_t kernel = 3, expansion = 1, stride = 1, groups = 1;
     activation act = activation::relu;  // after the expand and depthwise convs (relu6 for MobileNetV2)
+    index_t hidden = 0;  // expanded channels; 0: expansion * Cin (a channel-pruned block sets fewer)
 };
 
 class mbconv : public module {
@@ -23,7 +25,8 @@ public:
         : o_(o), residual_(o.stride == 1 && in_channels == out_channels) {
         require(o.expansion >= 1, "mbconv: expansion {} must be at least 1", o.expansion);
         require(o.kernel % 2 == 1, "mbconv: kernel {} must be odd", o.kernel);
-        const index_t hidden = o.expansion * in_channels;
+        require(o.hidden >= 0, "mbconv: hidden channels {}, expected >= 0 (0: expansion * input channels)", o.hidden);
+        const index_t hidden = o.hidden > 0 ? o.hidden : o.expansion * in_channels;
         expand_ = register_module(
             "expand", std::make_shared<conv_bn_act>(in_channels, hidden, 1, gen,
                                                     conv_bn_act_options{.groups = o.groups, .act = o.act}));

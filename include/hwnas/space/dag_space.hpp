@@ -79,11 +79,13 @@ inline std::vector<op_spec> gram_candidates() {
 // stem and head as fbnet_fmnist so the two compare: stem conv3x3/2 16 (14x14);
 // 3 stages of 4 nodes at widths 24, 40, 64, transitions mbconv k3 e3 with
 // strides 1, 2, 2 (14 -> 14 -> 7 -> 4); head conv1x1 256, 10 classes.
-inline search_space gram_fmnist() {
+// gram_fmnist_config() is its config (the width-multiplier baseline scales it).
+inline dag_config gram_fmnist_config() {
     const op_spec transition{"mbconv_k3_e3", "mbconv", {3, 3, 1}};
-    return dag_space({"gram_fmnist", {28, 28, 1}, conv3x3_stem(16, 2),
-                      {{4, 24, 1, transition}, {4, 40, 2, transition}, {4, 64, 2, transition}}, gram_candidates(),
-                      {op_spec{"conv1x1", "conv_bn_relu", {1}}, 256, 10}});
+    return {"gram_fmnist", {28, 28, 1}, conv3x3_stem(16, 2),
+            {{4, 24, 1, transition}, {4, 40, 2, transition}, {4, 64, 2, transition}}, gram_candidates(),
+            {op_spec{"conv1x1", "conv_bn_relu", {1}}, 256, 10}};
 }
+inline search_space gram_fmnist() { return dag_space(gram_fmnist_config()); }
 
 }  // namespace hwnas
