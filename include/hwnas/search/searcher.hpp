@@ -182,7 +182,7 @@ public:
     virtual architecture derived_architecture() const { return net_.argmax(); }
 
     // One search step on a weight batch and an arch batch.
-    void step(const data_batch& wb, const data_batch& ab) {
+    virtual void step(const data_batch& wb, const data_batch& ab) {
         if (epoch_ >= o_.warmup_epochs) arch_step(wb, ab);
         weight_step(wb);
     }
@@ -225,13 +225,13 @@ public:
 
     bool finished() const { return epoch_ >= o_.epochs; }
     const std::vector<search_epoch_record>& history() const { return history_; }
-    std::string log_csv() const { return search_log_csv(history_); }
+    virtual std::string log_csv() const { return search_log_csv(history_); }
     supernet& net() { return net_; }
     const search_options& options() const { return o_; }
     std::int64_t epoch() const { return epoch_; }
 
     // Expected cost under softmax(alpha) (0 without a cost model).
-    double expected_cost() const {
+    virtual double expected_cost() const {
         if (!cost_) return 0;
         no_grad off;
         return cost_->expected(softmax_alphas()).value().item();
@@ -256,6 +256,7 @@ public:
             h.push_back({r.epoch, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.expected_cost,
                          r.temperature, r.entropy, r.argmax, r.lr, r.seconds});
         ck.put_text("history", h.dump());
+        save_extra(ck);
         ck.save(path);
     }
     void load_checkpoint(const std::filesystem::path& path) {
@@ -281,10 +282,16 @@ public:
         seconds_ = 0;
         for (const auto& r : history_) seconds_ += r.seconds;
         seconds_before_ = seconds_;
+        load_extra(ck);
     }
 
 protected:
     virtual void begin_epoch() {}
+    // A method's own state in the checkpoint (loaded after the searcher's own).
+    virtual void save_extra(checkpoint&) const {}
+    virtual void load_extra(const checkpoint&) {}
+    // After each epoch's record is complete (a method logs its extra columns).
+    virtual void epoch_ended(const search_epoch_record&) {}
 
     virtual void arch_step(const data_batch& wb, const data_batch& ab) {
         (void)wb;
@@ -365,6 +372,7 @@ private:
         r.seconds = seconds_ - seconds_before_;
         seconds_before_ = seconds_;
         history_.push_back(std::move(r));
+        epoch_ended(history_.back());
         sums_.fill(0);
         ++epoch_;
         step_ = 0;

@@ -15,8 +15,14 @@ namespace hwnas::detail {
 // for its source value x, or an undefined var when it carries nothing (a zero
 // op). A node with no output is undefined and feeds nothing; in a concat node
 // a missing input is zeros, so the channel layout stays that of the space.
-template <class Edge>
-var run_space_graph(const search_space& s, const std::vector<std::vector<bool>>& on, const var& x, Edge&& edge) {
+// node(i, value) sees every formed node value and may replace it (GRAM taps
+// node values to read their gradients).
+struct no_node_hook {
+    void operator()(int, var&) const {}
+};
+template <class Edge, class Node = no_node_hook>
+var run_space_graph(const search_space& s, const std::vector<std::vector<bool>>& on, const var& x, Edge&& edge,
+                    Node&& node = {}) {
     const auto& nodes = s.nodes();
     std::vector<var> v(nodes.size());
     v[0] = x;
@@ -42,6 +48,7 @@ var run_space_graph(const search_space& s, const std::vector<std::vector<bool>>&
             for (auto& o : outs)
                 if (o.defined()) v[i] = v[i].defined() ? add(v[i], o) : o;
         }
+        node(static_cast<int>(i), v[i]);
         // Free values no later node reads (the graph keeps what backward needs).
         for (const auto& e : n.inputs) {
             const auto from = static_cast<std::size_t>(e.from);

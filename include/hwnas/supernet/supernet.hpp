@@ -26,6 +26,7 @@
 // default) or by set_architecture; they are not searched here.
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -198,6 +199,8 @@ public:
                 for (std::size_t c = 0; c < cands.size(); ++c) xs[c] = cands[c]->forward(in);
             }
             return weighted_sum(xs, weights_used_[p]);
+        }, [this](int i, var& v) {
+            if (node_hook_) node_hook_(i, v);
         });
     }
     std::string type_name() const override { return "supernet"; }
@@ -241,6 +244,10 @@ public:
     module& edge_module(int i, int k, int c) const {
         return *ops_.at(static_cast<std::size_t>(i)).at(static_cast<std::size_t>(k)).at(static_cast<std::size_t>(c));
     }
+    // Called with every node value (space node index) as the forward forms it;
+    // may replace the value (GRAM taps nodes to read their gradients). Empty: none.
+    using node_hook = std::function<void(int node, var& value)>;
+    void set_node_hook(node_hook h) { node_hook_ = std::move(h); }
     // Path sampling and Gumbel noise draw from here; a checkpoint saves it.
     rng& generator() { return gen_; }
 
@@ -252,6 +259,7 @@ private:
     std::vector<std::vector<bool>> on_, carries_;
     std::vector<var> alphas_, weights_, weights_used_;
     std::vector<std::vector<std::vector<std::shared_ptr<module>>>> ops_;  // [node][input][candidate]
+    node_hook node_hook_;
 };
 
 }  // namespace hwnas
