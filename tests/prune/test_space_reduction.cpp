@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -228,7 +229,41 @@ TEST_CASE("a dominated candidate is dropped and a non-dominated one kept") {
                          "elsewhere, expected the same space",
                          config_error);
     CHECK_THROWS_WITH_AS(reduce_candidates(lat, acc, {.latency_tolerance = -1}),
-                         "reduce_candidates: tolerances -1 (latency) and 0 (accuracy), expected >= 0", config_error);
+                         "reduce_candidates: tolerances -1 (latency), 0 (accuracy) and z 0, expected >= 0",
+                         config_error);
+    CHECK_THROWS_WITH_AS(reduce_candidates(lat, acc, {.latency_z = 2}),
+                         "reduce_candidates: latency_z needs the covariance of fitted latency effects (fit_block_effects)",
+                         config_error);
+}
+
+TEST_CASE("latency_z keeps candidates whose latency difference the noise does not resolve") {
+    // Layer 0: k3_e1 and k3_e1_g2 differ by 0.0005 ms, far below the noise; every other candidate is >= 0.5 ms
+    // slower. The accuracy values are all equal, so only latency decides.
+    const search_space s = fbnet_fmnist();
+    rng gen(21);
+    synthetic_truth t;
+    t.effect.assign(7, std::vector<double>(9));
+    for (auto& row : t.effect)
+        for (std::size_t k = 0; k < 9; ++k) row[k] = 0.5 * static_cast<double>(k);
+    t.effect[0][1] = 0.0005;
+    std::vector<architecture> archs;
+    std::vector<double> y;
+    for (int i = 0; i < 300; ++i) {
+        archs.push_back(sample_architecture(s, gen));
+        y.push_back(truth_value(s, t, archs.back()) + 0.05 * gen.normal());
+    }
+    const block_effects lat = fit_block_effects(s, archs, y);
+    const block_effects acc = fit_block_effects(s, archs, std::vector<double>(300, 1.0));
+    CHECK(acc.effect[0][3] == 0.0);
+    const double se = lat.difference_se(0, 1, 0);
+    CHECK(se > 0.005);
+    CHECK(se < 0.03);
+    // Without z the noise picks one of the two; with z = 3 both stay, the clearly slower ones go.
+    const auto plain = reduce_candidates(lat, acc).allowed[0];
+    CHECK(std::count(plain.begin(), plain.end(), true) == 1);
+    CHECK((plain[0] || plain[1]));
+    const auto careful = reduce_candidates(lat, acc, {.latency_z = 3}).allowed[0];
+    CHECK(careful == std::vector<bool>{true, true, false, false, false, false, false, false, false});
 }
 
 TEST_CASE("restricted space keeps the graph and the costs of mapped architectures") {

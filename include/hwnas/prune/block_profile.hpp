@@ -28,6 +28,7 @@
 #include <limits>
 #include <numeric>
 #include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -86,9 +87,27 @@ struct block_effects {
     std::vector<std::vector<int>> count;           // samples where it ran (zero candidates: the point did not run)
     std::vector<int> absent;                       // per point: samples where it did not run
     std::vector<double> coef;                      // per encoding slot (block_indicators order)
+    Eigen::MatrixXd cov;                           // covariance of coef
+    std::vector<std::size_t> first_slot;           // per point: the slot of its candidate 0
+    std::vector<std::vector<bool>> zero;           // [point][candidate]: a zero candidate (the point does not run)
     double constant = 0;
     double baseline_value = 0;                     // prediction with every point live at its baseline
     block_fit_quality fit;
+
+    // Coefficient vector selecting level j minus level k at point p (-1 or a
+    // zero candidate: the point does not run, the zero vector).
+    Eigen::VectorXd contrast(std::size_t p, int j, int k) const {
+        Eigen::VectorXd c = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(coef.size()));
+        for (const auto& [level, sign] : {std::pair{j, 1.0}, std::pair{k, -1.0}})
+            if (level >= 0 && !zero[p][static_cast<std::size_t>(level)])
+                c[static_cast<Eigen::Index>(first_slot[p] + static_cast<std::size_t>(level))] += sign;
+        return c;
+    }
+    // Standard error of the effect of level j minus that of level k at point p.
+    double difference_se(std::size_t p, int j, int k) const {
+        const Eigen::VectorXd c = contrast(p, j, k);
+        return std::sqrt(std::max(0.0, c.dot(cov * c)));
+    }
 
     // constant + coef . block_indicators(s, a); s must be the fitted space.
     double predict(const search_space& s, const architecture& a) const {
@@ -166,6 +185,7 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
     block_effects e;
     e.space = s.name();
     e.coef.assign(r.coef.data(), r.coef.data() + r.coef.size());
+    e.cov = r.cov;
     e.constant = r.constant;
     e.baseline_value = r.constant;
     e.fit = r.fit;
@@ -173,9 +193,8 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
     for (std::size_t p = 0; p < points.size(); ++p) {
         const choice_point& cp = points[p];
         const std::size_t k_count = cp.candidates.size();
-        const auto slot = [&](std::size_t k) {
-            return static_cast<Eigen::Index>(encoding_index(s, static_cast<int>(p), static_cast<int>(k)));
-        };
+        e.first_slot.push_back(encoding_index(s, static_cast<int>(p), 0));
+        e.zero.push_back(cp.zero);
         e.point_names.push_back(cp.name);
         e.candidate_names.emplace_back();
         for (const op_spec& c : cp.candidates) e.candidate_names.back().push_back(c.name);
@@ -183,7 +202,7 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
         int ran = 0;
         std::vector<int> count(k_count, 0);
         for (std::size_t k = 0; k < k_count; ++k) {
-            count[k] = static_cast<int>(x.col(slot(k)).sum());
+            count[k] = static_cast<int>(x.col(static_cast<Eigen::Index>(e.first_slot[p] + k)).sum());
             ran += count[k];
         }
         const int absent = static_cast<int>(archs.size()) - ran;
@@ -192,23 +211,13 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
         // The baseline: the most observed level; -1 when it is "does not run" and no zero candidate names it.
         int base = static_cast<int>(std::max_element(count.begin(), count.end()) - count.begin());
         if (absent > count[static_cast<std::size_t>(base)]) base = -1;
-        // Contrast vector of level k minus the baseline (a zero candidate or "does not run" is the zero vector).
-        const auto level = [&](int k, Eigen::VectorXd& c, double sign) {
-            if (k >= 0 && !cp.zero[static_cast<std::size_t>(k)]) c[slot(static_cast<std::size_t>(k))] += sign;
-        };
         std::vector<double> eff(k_count), se(k_count);
         for (std::size_t k = 0; k < k_count; ++k) {
-            if (count[k] == 0) {
-                eff[k] = se[k] = std::numeric_limits<double>::quiet_NaN();
-                continue;
-            }
-            Eigen::VectorXd c = Eigen::VectorXd::Zero(r.coef.size());
-            level(static_cast<int>(k), c, 1.0);
-            level(base, c, -1.0);
-            eff[k] = c.dot(r.coef);
-            se[k] = std::sqrt(std::max(0.0, c.dot(r.cov * c)));
+            const int level = static_cast<int>(k);
+            eff[k] = count[k] == 0 ? std::numeric_limits<double>::quiet_NaN() : e.contrast(p, level, base).dot(r.coef);
+            se[k] = count[k] == 0 ? std::numeric_limits<double>::quiet_NaN() : e.difference_se(p, level, base);
         }
-        if (base >= 0 && !cp.zero[static_cast<std::size_t>(base)]) e.baseline_value += r.coef[slot(static_cast<std::size_t>(base))];
+        e.baseline_value += e.contrast(p, base, -1).dot(r.coef);
         e.baseline.push_back(base);
         e.effect.push_back(std::move(eff));
         e.std_error.push_back(std::move(se));

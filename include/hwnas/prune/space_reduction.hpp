@@ -25,10 +25,13 @@
 namespace hwnas {
 
 struct reduction_options {
-    // j dominates k when lat[j] < lat[k] - latency_tolerance and
-    // acc[j] >= acc[k] - accuracy_tolerance (in the units of the effects).
+    // j dominates k when lat[j] < lat[k] - latency_tolerance - latency_z * se
+    // and acc[j] >= acc[k] - accuracy_tolerance (in the units of the
+    // effects), se the standard error of lat[k] - lat[j]: with latency_z > 0
+    // only a latency difference the measurements resolve counts (noisy devices).
     double latency_tolerance = 0;
     double accuracy_tolerance = 0;
+    double latency_z = 0;
 };
 
 struct candidate_reduction {
@@ -44,9 +47,11 @@ inline candidate_reduction reduce_candidates(const block_effects& latency, const
             "reduce_candidates: latency effects of the space {} and accuracy effects of the space {}, expected the "
             "same space",
             latency.space, accuracy.space);
-    require(o.latency_tolerance >= 0 && o.accuracy_tolerance >= 0,
-            "reduce_candidates: tolerances {} (latency) and {} (accuracy), expected >= 0", o.latency_tolerance,
-            o.accuracy_tolerance);
+    require(o.latency_tolerance >= 0 && o.accuracy_tolerance >= 0 && o.latency_z >= 0,
+            "reduce_candidates: tolerances {} (latency), {} (accuracy) and z {}, expected >= 0", o.latency_tolerance,
+            o.accuracy_tolerance, o.latency_z);
+    require(o.latency_z == 0 || (!latency.coef.empty() && latency.cov.rows() == static_cast<Eigen::Index>(latency.coef.size())),
+            "reduce_candidates: latency_z needs the covariance of fitted latency effects (fit_block_effects)");
     candidate_reduction r;
     for (std::size_t p = 0; p < latency.effect.size(); ++p) {
         const auto& lat = latency.effect[p];
@@ -55,10 +60,13 @@ inline candidate_reduction reduce_candidates(const block_effects& latency, const
         std::vector<int> by(lat.size(), -1);
         for (std::size_t k = 0; k < lat.size(); ++k) {
             if (!known(k)) continue;
-            for (std::size_t j = 0; j < lat.size(); ++j)
-                if (j != k && known(j) && lat[j] < lat[k] - o.latency_tolerance &&
-                    acc[j] >= acc[k] - o.accuracy_tolerance && (by[k] < 0 || lat[j] < lat[static_cast<std::size_t>(by[k])]))
+            for (std::size_t j = 0; j < lat.size(); ++j) {
+                if (j == k || !known(j) || acc[j] < acc[k] - o.accuracy_tolerance) continue;
+                double margin = o.latency_tolerance;
+                if (o.latency_z > 0) margin += o.latency_z * latency.difference_se(p, static_cast<int>(k), static_cast<int>(j));
+                if (lat[j] < lat[k] - margin && (by[k] < 0 || lat[j] < lat[static_cast<std::size_t>(by[k])]))
                     by[k] = static_cast<int>(j);
+            }
         }
         std::vector<bool> keep(lat.size());
         for (std::size_t k = 0; k < lat.size(); ++k) keep[k] = by[k] < 0;
