@@ -193,3 +193,15 @@ TEST_CASE("prune_channels_to_budget picks the largest keep ratio meeting a MACs 
     CHECK_THROWS_WITH_AS(prune_channels_to_budget(*net, macs, 1.0, {.min_keep = 0}),
                          "prune_channels_to_budget: min_keep 0, expected in (0, 1]", config_error);
 }
+
+TEST_CASE("mbconv takes an explicit hidden width") {
+    rng gen(11);
+    const mbconv m(8, 8, gen, {.kernel = 3, .expansion = 3, .hidden = 5});
+    CHECK(m.expand().weight().shape() == shape{1, 1, 8, 5});
+    CHECK(m.dw().weight().shape() == shape{3, 3, 1, 5});
+    CHECK(m.project().weight().shape() == shape{1, 1, 5, 8});
+    CHECK(m.has_residual());
+    CHECK(mbconv(8, 8, gen, {.expansion = 3}).expand().weight().shape() == shape{1, 1, 8, 24});
+    CHECK_THROWS_WITH_AS(mbconv(8, 8, gen, {.hidden = -1}),
+                         "mbconv: hidden channels -1, expected >= 0 (0: expansion * input channels)", config_error);
+}

@@ -61,6 +61,11 @@ TEST_CASE("prune_structure removes a node with what only it fed when its importa
     CHECK(r.met);
     CHECK(r.arch == arch_with(s, {2, 2, 2, 2, 2}, {"stage 1 edge 0->1", "stage 2 edge 0->1", "stage 2 edge 1->2"}));
     CHECK(r.arch.choices == a.choices);
+    CHECK(structure_removal_columns() ==
+          std::vector<std::string>{"step", "kind", "index", "name", "importance", "cost_before", "cost_after"});
+    const std::vector<std::string> row = structure_removal_row(1, x);
+    CHECK(row == std::vector<std::string>{"1", "node", "1", "stage 1 node 2", "0.1", csv_writer::cell(x.cost_before),
+                                          csv_writer::cell(x.cost_after)});
 }
 
 TEST_CASE("prune_structure weighs importance by the cost saved") {

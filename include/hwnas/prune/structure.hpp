@@ -7,7 +7,9 @@
 //   r.arch      the pruned architecture (valid in space)
 //   r.cost      cost.of(r.arch); r.met: r.cost <= budget (false when no removal is left: no throw)
 //   r.removals  one row per removal, in order: kind ("edge" | "node"), index (edge variable or choice
-//               point), name, importance, cost_before, cost_after (a CSV log line each)
+//               point), name, importance, cost_before, cost_after
+//   csv_writer log(path, structure_removal_columns());
+//   for (std::size_t i = 0; i < r.removals.size(); ++i) log.write_row(structure_removal_row(i + 1, r.removals[i]));
 //
 // While cost.of(a) > budget, every removable unit of a is tried:
 // - an active edge variable (switched off), importance = importance.edges[g];
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "hwnas/error.hpp"
+#include "hwnas/io/csv.hpp"
 #include "hwnas/search/cost_model.hpp"
 #include "hwnas/search/meta_graph.hpp"
 #include "hwnas/space/architecture.hpp"
@@ -48,6 +51,15 @@ struct structure_prune_result {
     bool met = false; // cost <= budget
     std::vector<structure_removal> removals;
 };
+
+// The CSV columns of a removal log, and one removal's row (step counts from 1).
+inline std::vector<std::string> structure_removal_columns() {
+    return {"step", "kind", "index", "name", "importance", "cost_before", "cost_after"};
+}
+inline std::vector<std::string> structure_removal_row(std::size_t step, const structure_removal& r) {
+    return {std::to_string(step), r.kind, std::to_string(r.index), r.name, csv_writer::cell(r.importance),
+            csv_writer::cell(r.cost_before), csv_writer::cell(r.cost_after)};
+}
 
 namespace detail {
 
