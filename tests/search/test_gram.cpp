@@ -82,12 +82,14 @@ TEST_CASE("gram derives dw3x3 at every live node when only dw3x3 can fit") {
     CHECK(is_valid(s, a));
     const auto ops = live_ops(s, a);
     INFO("derived choices ", fmt::format("{}", fmt::join(a.choices, " ")), " edges ",
-         fmt::format("{}", fmt::join(a.edges, "")), " p(dw3x3) ", net.probabilities(0)[1], " ", net.probabilities(1)[1]);
+         fmt::format("{}", fmt::join(a.edges, "")), " p(dw3x3) ", net.probabilities(0)[1], " ",
+         net.probabilities(1)[1]);
     REQUIRE(!ops.empty());
     for (int op : ops) CHECK(op == 1);
     CHECK(g.history().back().val_accuracy > 0.8);
     CHECK(g.gram_history().back().derived_cost == doctest::Approx(cost.of(a)));
-    CHECK(g.log_csv().rfind("epoch,train_loss,train_accuracy,val_loss,val_accuracy,expected_cost,derived_cost,", 0) == 0);
+    CHECK(g.log_csv().rfind("epoch,train_loss,train_accuracy,val_loss,val_accuracy,expected_cost,derived_cost,", 0) ==
+          0);
 }
 
 TEST_CASE("a growing latency weight lowers the derived architecture's cost") {
@@ -140,7 +142,8 @@ TEST_CASE("importances equal the first-order saliency of one step with rho 1") {
     gram_options o = quick(1);
     o.importance_rho = 1;
     gram_searcher g(net, weight_split(), arch_split(), nullptr, o);
-    loader wl(weight_split(), {.batch_size = 16, .shuffle = false}), al(arch_split(), {.batch_size = 16, .shuffle = false});
+    loader wl(weight_split(), {.batch_size = 16, .shuffle = false});
+    loader al(arch_split(), {.batch_size = 16, .shuffle = false});
     const data_batch wb = wl.batch(0), ab = al.batch(0);
     g.step(wb, ab);
     const architecture a = g.sample();
@@ -257,8 +260,8 @@ TEST_CASE("gram_searcher rejects non-dag spaces and bad options") {
         add_head(s, s.add_node("a", merge_mode::sum, {e}), {std::nullopt, 0, 2});
         supernet net(s);
         CHECK_THROWS_WITH_AS(gram_searcher(net, weight_split(), arch_split()),
-                             "gram_searcher: choice point 'p' of the space gated_choice is not a DAG node (expected one "
-                             "site whose input sums edge variables only)",
+                             "gram_searcher: choice point 'p' of the space gated_choice is not a DAG node "
+                             "(expected one site whose input sums edge variables only)",
                              config_error);
     }
     supernet net(dag);

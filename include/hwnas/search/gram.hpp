@@ -167,13 +167,15 @@ public:
     gram_searcher(supernet& net, const dataset& w, const dataset& a, const cost_table* cost = nullptr,
                   gram_options o = gram_defaults())
         : searcher(net, w, a, cost, o), g_(std::move(o)), st_(detail::gram_structure_of(net.space())),
-          table_(cost), beta_(tensor::full({static_cast<index_t>(net.space().gates().size())}, g_.edge_logit_init), true),
+          table_(cost),
+          beta_(tensor::full({static_cast<index_t>(net.space().gates().size())}, g_.edge_logit_init), true),
           b_opt_({beta_}, adam_options{.lr = g_.a_lr, .beta1 = g_.a_beta1, .beta2 = g_.a_beta2,
                                        .weight_decay = g_.a_weight_decay}) {
         const search_space& s = net.space();
         require(std::isfinite(g_.latency_weight) && g_.latency_weight >= 0,
                 "gram_searcher: latency_weight {} is invalid, expected a finite value >= 0", g_.latency_weight);
-        require(std::isfinite(g_.slack) && g_.slack >= 0, "gram_searcher: slack {} is invalid, expected >= 0", g_.slack);
+        require(std::isfinite(g_.slack) && g_.slack >= 0, "gram_searcher: slack {} is invalid, expected >= 0",
+                g_.slack);
         require(g_.importance_rho > 0 && g_.importance_rho <= 1,
                 "gram_searcher: importance_rho {} is out of range, expected (0, 1]", g_.importance_rho);
         require(std::isfinite(g_.edge_logit_init), "gram_searcher: edge_logit_init {} is not finite",
@@ -319,8 +321,9 @@ protected:
         const auto choices = ck.get_ints("gram.sample_choices"), edges = ck.get_ints("gram.sample_edges");
         const nlohmann::json h = nlohmann::json::parse(ck.get_text("gram.history"));
         require<io_error>(b.shape() == beta_.shape() && mn.size() == m_nodes_.size() * sizeof(double) &&
-                              me.size() == m_edges_.size() * sizeof(double) && choices.size() == sample_.choices.size() &&
-                              edges.size() == sample_.edges.size() && h.size() == history().size(),
+                              me.size() == m_edges_.size() * sizeof(double) &&
+                              choices.size() == sample_.choices.size() && edges.size() == sample_.edges.size() &&
+                              h.size() == history().size(),
                           "gram_searcher: the checkpoint's GRAM state does not match the space {} ({} edge variables, "
                           "{} choice points)",
                           net_.space().name(), sample_.edges.size(), sample_.choices.size());
@@ -333,7 +336,8 @@ protected:
         net_.set_architecture(a);  // validates
         sample_ = std::move(a);
         gram_history_.clear();
-        for (std::size_t e = 0; e < h.size(); ++e) record_epoch(history()[e], h[e][0].get<std::vector<std::uint8_t>>(), h[e][1].get<double>());
+        for (std::size_t e = 0; e < h.size(); ++e)
+            record_epoch(history()[e], h[e][0].get<std::vector<std::uint8_t>>(), h[e][1].get<double>());
     }
     void epoch_ended(const search_epoch_record& r) override {
         const architecture a = derived_architecture();
@@ -396,7 +400,8 @@ private:
             total += (1 - none) * mean;
             if (!ga) continue;
             for (index_t c = 0; c < q.numel(); ++c)
-                (*ga)[p][c] += static_cast<float>(weight * (1 - none) * q[c] * (t[p][static_cast<std::size_t>(c)] - mean));
+                (*ga)[p][c] +=
+                    static_cast<float>(weight * (1 - none) * q[c] * (t[p][static_cast<std::size_t>(c)] - mean));
             for (int e : in) {
                 double rest = 1;
                 for (int f : in)

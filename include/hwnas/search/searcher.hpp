@@ -9,6 +9,9 @@
 //   L = CE * alpha * log(LAT)^beta with LAT = fixed + sum m * LUT (LAT must
 //   exceed 1 in the table's unit); warm-up epochs train w alone.
 // - proxyless_searcher: binary path sampling, L = CE + lambda * E[LAT] under softmax(alpha).
+// - gram_searcher (search/gram.hpp) builds on the same interface through the
+//   virtual step / expected_cost / log_csv and the save_extra / load_extra /
+//   epoch_ended hooks.
 // A step: (after the warm-up epochs) one architecture step on a batch of the
 // arch split, then one weight step on a batch of the weight split. The weight
 // step freezes alpha and the arch step freezes w, so neither computes the
