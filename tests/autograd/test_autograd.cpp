@@ -5,6 +5,8 @@
 
 #include <hwnas/gram.hpp>
 
+namespace test_autograd {
+
 using namespace hwnas;
 
 TEST_CASE("a value used twice accumulates both gradient contributions") {
@@ -124,3 +126,5 @@ TEST_CASE("a loss multiplied by a function of an expected cost (FBNet form) diff
     auto r = grad_check(f, {ce.value(), m.value()});
     CHECK(r.ok);
 }
+
+}  // namespace test_autograd

@@ -6,6 +6,8 @@
 #include <hwnas/core/parallel.hpp>
 #include <hwnas/core/rng.hpp>
 
+namespace test_core {
+
 using namespace hwnas;
 
 TEST_CASE("rng gives the same stream for the same seed and its state round-trips") {
@@ -39,3 +41,5 @@ TEST_CASE("parallel_for covers the range once, with fixed chunks, at any thread 
                     config_error);
     set_num_threads(2);
 }
+
+}  // namespace test_core

@@ -7,6 +7,8 @@
 
 #include <hwnas/data/dataset.hpp>
 
+namespace test_dataset {
+
 using namespace hwnas;
 
 namespace {
@@ -124,3 +126,5 @@ TEST_CASE("channel stats do not depend on the thread count") {
     CHECK(one.stddev == two.stddev);
     CHECK(one.mean[0] == doctest::Approx(349.5));
 }
+
+}  // namespace test_dataset

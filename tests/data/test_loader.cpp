@@ -9,6 +9,8 @@
 #include <hwnas/data/augment.hpp>
 #include <hwnas/data/loader.hpp>
 
+namespace test_loader {
+
 using namespace hwnas;
 
 namespace {
@@ -177,3 +179,5 @@ TEST_CASE("loader augments each sample by a crop and flip of its own image then 
     for (index_t j = 0; j < b.images.numel(); ++j) CHECK(nb.images[j] == (b.images[j] - 1.0f) / 4.0f);
     CHECK(std::count(nb.images.begin(), nb.images.end(), -0.25f) == std::count(b.images.begin(), b.images.end(), 0.0f));
 }
+
+}  // namespace test_loader

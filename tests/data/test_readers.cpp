@@ -15,6 +15,8 @@
 #include <hwnas/data/fashion_mnist.hpp>
 #include <hwnas/data/idx.hpp>
 
+namespace test_readers {
+
 using namespace hwnas;
 namespace fs = std::filesystem;
 using bytes = std::vector<std::uint8_t>;
@@ -269,3 +271,5 @@ TEST_CASE("the real Fashion-MNIST loads with the right shapes and balanced class
     CHECK(test.images().shape() == shape{10000, 28, 28, 1});
     CHECK(test.class_counts() == std::vector<index_t>(10, 1000));
 }
+
+}  // namespace test_readers

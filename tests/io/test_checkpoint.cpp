@@ -22,6 +22,8 @@
 #include <hwnas/ops/reduce.hpp>
 #include <hwnas/ops/softmax.hpp>
 
+namespace test_checkpoint {
+
 using namespace hwnas;
 namespace fs = std::filesystem;
 
@@ -422,3 +424,5 @@ TEST_CASE("a training checkpoint that does not fit changes nothing") {
     CHECK_THROWS_AS(load_training_checkpoint(dir / "run.ckpt", same, wrong, g2), io_error);
     CHECK(same.parameters()[0].value()[0] == s0);
 }
+
+}  // namespace test_checkpoint

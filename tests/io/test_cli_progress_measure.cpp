@@ -4,6 +4,8 @@
 #include <hwnas/io/progress.hpp>
 #include <hwnas/latency/measure.hpp>
 
+namespace test_cli_progress_measure {
+
 using namespace hwnas;
 
 TEST_CASE("cli parses options and flags and names bad ones") {
@@ -49,3 +51,5 @@ TEST_CASE("measure reports ordered statistics with the thread count") {
     CHECK(describe_machine().logical_cpus >= 1);
     CHECK(peak_rss_mb() > 0);
 }
+
+}  // namespace test_cli_progress_measure

@@ -12,6 +12,8 @@
 #include <hwnas/io/json.hpp>
 #include <hwnas/io/svg_plot.hpp>
 
+namespace test_csv_json_svg {
+
 using namespace hwnas;
 
 namespace {
@@ -174,3 +176,5 @@ TEST_CASE("nice_axis picks 1-2-5 steps covering the data") {
     CHECK(b.hi > 3);
     CHECK(detail::nice_axis(0, 0.05).decimals() == 2);
 }
+
+}  // namespace test_csv_json_svg

@@ -7,6 +7,8 @@
 #include <hwnas/latency/metrics.hpp>
 #include <hwnas/ops/reduce.hpp>
 
+namespace test_additive {
+
 using namespace hwnas;
 
 namespace {
@@ -126,3 +128,5 @@ TEST_CASE("predictor input errors") {
                          "additive_predictor: huber delta -1 with 20 iterations, expected delta >= 0 and iterations >= 1",
                          config_error);
 }
+
+}  // namespace test_additive

@@ -6,6 +6,8 @@
 #include <hwnas/core/rng.hpp>
 #include <hwnas/latency/metrics.hpp>
 
+namespace test_metrics {
+
 using namespace hwnas;
 
 namespace {
@@ -78,3 +80,5 @@ TEST_CASE("metric input errors") {
     CHECK_THROWS_WITH_AS(rmse(std::vector<double>{}, std::vector<double>{}), "rmse: 0 values, expected at least 1",
                          config_error);
 }
+
+}  // namespace test_metrics

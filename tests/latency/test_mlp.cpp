@@ -11,6 +11,8 @@
 #include <hwnas/latency/residual.hpp>
 #include <hwnas/ops/reduce.hpp>
 
+namespace test_mlp {
+
 using namespace hwnas;
 
 namespace {
@@ -187,3 +189,5 @@ TEST_CASE("mlp option errors") {
                          "residual_predictor: 5 training rows are too few to hold out a validation share of 0.2",
                          config_error);
 }
+
+}  // namespace test_mlp

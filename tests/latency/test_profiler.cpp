@@ -10,6 +10,8 @@
 #include <hwnas/space/encoding.hpp>
 #include <hwnas/space/presets.hpp>
 
+namespace test_profiler {
+
 using namespace hwnas;
 
 namespace {
@@ -156,3 +158,5 @@ TEST_CASE("fbnet_block_lut loader maps rows to the fbnet presets") {
                          (part + ":12: layer 30 is not in the space fbnet_cifar (22 choice points)").c_str(), io_error);
     std::filesystem::remove_all(dir);
 }
+
+}  // namespace test_profiler

@@ -10,6 +10,8 @@
 #include <hwnas/latency/additive.hpp>
 #include <hwnas/latency/metrics.hpp>
 
+namespace test_real_tables {
+
 using namespace hwnas;
 
 namespace {
@@ -57,3 +59,5 @@ TEST_CASE("real FBNet tables: the block LUT sums to the additive device columns"
         CHECK(mape(measured, predicted) < 1e-6);
     }
 }
+
+}  // namespace test_real_tables

@@ -4,6 +4,8 @@
 
 #include <hwnas/nn/init.hpp>
 
+namespace test_init {
+
 using namespace hwnas;
 
 namespace {
@@ -76,3 +78,5 @@ TEST_CASE("initialization is reproducible from the seed") {
     kaiming_normal(b, g2);
     CHECK(std::equal(a.begin(), a.end(), b.begin()));
 }
+
+}  // namespace test_init

@@ -8,6 +8,8 @@
 #include <hwnas/nn/sequential.hpp>
 #include <hwnas/ops/reduce.hpp>
 
+namespace test_layers {
+
 using namespace hwnas;
 
 namespace {
@@ -126,3 +128,5 @@ TEST_CASE("modules compose through shared and unique pointers") {
     loss.backward();
     for (const auto& p : net->named_parameters()) CHECK_MESSAGE(p.param.grad().defined(), p.name);
 }
+
+}  // namespace test_layers

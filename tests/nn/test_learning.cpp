@@ -8,6 +8,8 @@
 #include <hwnas/nn/sequential.hpp>
 #include <hwnas/ops/softmax.hpp>
 
+namespace test_learning {
+
 using namespace hwnas;
 
 namespace {
@@ -73,3 +75,5 @@ TEST_CASE("a small conv net learns a separable two-class task") {
     CHECK(loss < 0.5 * loss0);
     CHECK(acc > 0.9);
 }
+
+}  // namespace test_learning

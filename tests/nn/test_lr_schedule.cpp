@@ -5,6 +5,8 @@
 
 #include <hwnas/nn/lr_schedule.hpp>
 
+namespace test_lr_schedule {
+
 using namespace hwnas;
 
 TEST_CASE("cosine schedule with linear warm-up") {
@@ -44,3 +46,5 @@ TEST_CASE("schedule arguments are validated") {
     CHECK_THROWS_WITH_AS(step_schedule(0.1f, 0.5f, 0), "step_schedule: step size 0 must be at least 1", config_error);
     CHECK_THROWS_WITH_AS(step_schedule(0.1f, 0.5f, 2)(-3), "step_schedule: step -3 is negative", config_error);
 }
+
+}  // namespace test_lr_schedule

@@ -7,6 +7,8 @@
 #include <hwnas/nn/mbconv.hpp>
 #include <hwnas/ops/reduce.hpp>
 
+namespace test_mbconv {
+
 using namespace hwnas;
 
 namespace {
@@ -89,3 +91,5 @@ TEST_CASE("mbconv arguments are validated") {
     CHECK_THROWS_WITH_AS(mbconv(6, 8, g, {.groups = 4}),
                          "conv_bn_act: 6 input and 6 output channels do not both split into 4 groups", config_error);
 }
+
+}  // namespace test_mbconv

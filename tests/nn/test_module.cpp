@@ -8,6 +8,8 @@
 #include <hwnas/ops/activation.hpp>
 #include <hwnas/ops/reduce.hpp>
 
+namespace test_module {
+
 using namespace hwnas;
 
 namespace {
@@ -168,3 +170,5 @@ TEST_CASE("a shared parameter is listed once") {
     CHECK(s.num_parameters() == 6);
     CHECK(names_of(s.named_parameters()) == std::vector<std::string>{"0.weight", "0.bias"});
 }
+
+}  // namespace test_module

@@ -7,6 +7,8 @@
 #include <hwnas/ops/elementwise.hpp>
 #include <hwnas/ops/reduce.hpp>
 
+namespace test_optimizer {
+
 using namespace hwnas;
 
 namespace {
@@ -163,3 +165,5 @@ TEST_CASE("clip_grad_norm rejects a non-finite norm") {
                          "that of parameter 0",
                          numeric_error);
 }
+
+}  // namespace test_optimizer

@@ -7,6 +7,8 @@
 #include <hwnas/nn/sequential.hpp>
 #include <hwnas/nn/train.hpp>
 
+namespace test_train {
+
 using namespace hwnas;
 
 namespace {
@@ -106,3 +108,5 @@ TEST_CASE("count_correct and recipe errors") {
     CHECK_THROWS_WITH_AS(train_classifier(*net, halves(8, 1), halves(8, 2), r),
                          "train_classifier: epochs is 0, expected >= 1", config_error);
 }
+
+}  // namespace test_train

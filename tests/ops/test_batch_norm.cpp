@@ -11,6 +11,8 @@
 #include <hwnas/ops/cases/common.hpp>
 #include <hwnas/ops/elementwise.hpp>
 
+namespace test_batch_norm {
+
 using namespace hwnas;
 
 namespace {
@@ -260,3 +262,5 @@ TEST_CASE("batch_norm_flops counts the statistics in training only") {
     CHECK(batch_norm_flops({2, 4, 4, 3}, true) == 6.0 * 96);
     CHECK(batch_norm_flops({2, 4, 4, 3}, false) == 3.0 * 96);
 }
+
+}  // namespace test_batch_norm

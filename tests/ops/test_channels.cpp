@@ -8,6 +8,8 @@
 #include <hwnas/core/rng.hpp>
 #include <hwnas/ops/channels.hpp>
 
+namespace test_channels {
+
 using namespace hwnas;
 
 namespace {
@@ -113,3 +115,5 @@ TEST_CASE("slice_channels and channel_shuffle reject bad ranges and groups") {
                          "channel_shuffle: input has rank 0 (shape []), expected rank >= 1 [..., channels]",
                          shape_error);
 }
+
+}  // namespace test_channels

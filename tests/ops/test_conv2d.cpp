@@ -11,6 +11,8 @@
 #include <hwnas/core/rng.hpp>
 #include <hwnas/ops/conv2d.hpp>
 
+namespace test_conv2d {
+
 using namespace hwnas;
 
 namespace {
@@ -263,3 +265,5 @@ TEST_CASE("conv2d rejects bad inputs with clear messages") {
     CHECK_THROWS_WITH_AS(conv2d_macs({1, 5, 5, 8}, {3, 3, 8, 4}, {.stride = -2}),
                          "conv2d: stride is -2, expected >= 1", config_error);
 }
+
+}  // namespace test_conv2d

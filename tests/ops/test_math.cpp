@@ -12,6 +12,8 @@
 #include <hwnas/ops/math.hpp>
 #include <hwnas/ops/softmax.hpp>
 
+namespace test_math {
+
 using namespace hwnas;
 
 TEST_CASE("log exp and pow_scalar give known values and derivatives") {
@@ -92,3 +94,5 @@ TEST_CASE("math ops reject invalid inputs") {
     CHECK_THROWS_WITH_AS(flatten(var(tensor::scalar(1))),
                          "flatten: input has rank 0 (shape []), expected rank >= 1 [N, ...]", shape_error);
 }
+
+}  // namespace test_math

@@ -11,6 +11,8 @@
 #include <hwnas/ops/dropout.hpp>
 #include <hwnas/ops/mixed.hpp>
 
+namespace test_mixed_dropout {
+
 using namespace hwnas;
 
 namespace {
@@ -137,3 +139,5 @@ TEST_CASE("dropout rejects a bad probability") {
                          "dropout: drop probability p is nan, expected 0 <= p < 1", config_error);
     CHECK_THROWS_WITH_AS(dropout(var(), 0.5f, g, true), "dropout: input is an empty var", config_error);
 }
+
+}  // namespace test_mixed_dropout

@@ -3,6 +3,8 @@
 
 #include <hwnas/ops/registry.hpp>
 
+namespace test_op_gradients {
+
 TEST_CASE("every registered op case passes the gradient check") {
     for (const auto& oc : hwnas::op_cases()) {
         SUBCASE(oc.name.c_str()) {
@@ -15,3 +17,5 @@ TEST_CASE("every registered op case passes the gradient check") {
         }
     }
 }
+
+}  // namespace test_op_gradients

@@ -10,6 +10,8 @@
 #include <hwnas/ops/cases/common.hpp>
 #include <hwnas/ops/pool.hpp>
 
+namespace test_pool {
+
 using namespace hwnas;
 
 namespace {
@@ -208,3 +210,5 @@ TEST_CASE("pooling error messages") {
 TEST_CASE("pool2d_flops counts one operation per window element") {
     CHECK(pool2d_flops({2, 3, 3, 4}, 3) == 2.0 * 3 * 3 * 4 * 9);
 }
+
+}  // namespace test_pool

@@ -11,6 +11,8 @@
 #include <hwnas/autograd/backward.hpp>
 #include <hwnas/ops/softmax.hpp>
 
+namespace test_softmax {
+
 using namespace hwnas;
 
 namespace {
@@ -204,3 +206,5 @@ TEST_CASE("gumbel_softmax rejects a bad temperature or logits") {
                          shape_error);
     CHECK_THROWS_WITH_AS(gumbel_softmax(var(), 1.0f, gen), "gumbel_softmax: logits is an empty var", config_error);
 }
+
+}  // namespace test_softmax

@@ -5,6 +5,8 @@
 #include <hwnas/search/searcher.hpp>
 #include <hwnas/space/cell_space.hpp>
 
+namespace test_search {
+
 using namespace hwnas;
 
 namespace {
@@ -218,3 +220,5 @@ TEST_CASE("darts cell derivation keeps the two strongest non-none edges per node
     const architecture capped = darts_cell_architecture(s, probs, 2, 1);
     CHECK(std::vector<int>(capped.choices.begin(), capped.choices.begin() + 5) == std::vector<int>{4, 4, 1, 0, 6});
 }
+
+}  // namespace test_search

@@ -14,6 +14,8 @@
 #include <hwnas/space/presets.hpp>
 #include <hwnas/space/sample.hpp>
 
+namespace test_architecture {
+
 using namespace hwnas;
 
 namespace {
@@ -332,3 +334,5 @@ TEST_CASE("the README's architecture JSON example loads") {
     CHECK(a.choices[0] == 3);
     CHECK(a.choices[21] == 7);
 }
+
+}  // namespace test_architecture

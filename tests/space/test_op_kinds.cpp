@@ -4,6 +4,8 @@
 #include <hwnas/space/op_registry.hpp>
 #include <hwnas/space/cost.hpp>
 
+namespace test_op_kinds {
+
 using namespace hwnas;
 
 namespace {
@@ -152,3 +154,5 @@ TEST_CASE("a user kind registered once works as a candidate of any space") {
     CHECK_THROWS_WITH_AS(search_space("x", {8, 8, 3}, local).add_choice_point("p", {{"a", "mbconv", {3, 1, 1}}}),
                          "op_registry: unknown op kind 'mbconv' (known: none)", config_error);
 }
+
+}  // namespace test_op_kinds

@@ -7,6 +7,8 @@
 #include <hwnas/space/presets.hpp>
 #include <hwnas/space/sample.hpp>
 
+namespace test_spaces {
+
 using namespace hwnas;
 
 namespace {
@@ -264,3 +266,5 @@ TEST_CASE("spaces refuse empty names and shapes and too many gated inputs") {
     CHECK_THROWS_WITH_AS(darts_space({.cells = 0}), "darts_space: needs cells >= 1 and nodes >= 1, got 0 and 4",
                          config_error);
 }
+
+}  // namespace test_spaces

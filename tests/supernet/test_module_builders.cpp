@@ -6,6 +6,8 @@
 #include <hwnas/ops/reduce.hpp>
 #include <hwnas/supernet/module_builders.hpp>
 
+namespace test_module_builders {
+
 using namespace hwnas;
 
 namespace {
@@ -77,3 +79,5 @@ TEST_CASE("shift_up_left moves pixels up and left and zero fills") {
     sum(scale(y, 2.0f)).backward();
     CHECK(std::vector<float>(x.grad().begin(), x.grad().end()) == std::vector<float>{0, 0, 0, 2});
 }
+
+}  // namespace test_module_builders

@@ -5,6 +5,8 @@
 #include <hwnas/space/sample.hpp>
 #include <hwnas/supernet/derive.hpp>
 
+namespace test_supernet {
+
 using namespace hwnas;
 
 namespace {
@@ -117,3 +119,5 @@ TEST_CASE("fixed mixing needs an architecture") {
                          "supernet: mixing::fixed runs the architecture of set_architecture, which was not called",
                          config_error);
 }
+
+}  // namespace test_supernet

@@ -7,6 +7,8 @@
 #include <hwnas/tensor/xtensor_view.hpp>
 #include <xtensor/xview.hpp>
 
+namespace test_tensor {
+
 using namespace hwnas;
 
 TEST_CASE("tensor storage is zeroed, contiguous and 64-byte aligned") {
@@ -59,3 +61,5 @@ TEST_CASE("zero-copy Eigen and xtensor views") {
     CHECK(back.shape() == shape{3});
     CHECK(back[2] == 6);
 }
+
+}  // namespace test_tensor
