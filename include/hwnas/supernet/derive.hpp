@@ -4,7 +4,10 @@
 // run through the same graph code as the supernet. Built fresh (its own
 // initialization) or with the weights and BN statistics of a supernet's
 // chosen candidates copied in; with copied weights it computes exactly what
-// the supernet computes in mixing::fixed for that architecture.
+// the supernet computes in mixing::fixed for that architecture. A third
+// constructor takes each kept edge's module from a caller's factory (channel
+// pruning puts slimmed copies in, prune/channel.hpp); output_shape and macs
+// follow the modules actually held.
 #include <functional>
 #include <memory>
 #include <utility>
