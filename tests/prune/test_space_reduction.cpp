@@ -12,6 +12,7 @@
 #include <hwnas/core/rng.hpp>
 #include <hwnas/prune/space_reduction.hpp>
 #include <hwnas/space/cost.hpp>
+#include <hwnas/space/encoding.hpp>
 #include <hwnas/space/presets.hpp>
 #include <hwnas/space/sample.hpp>
 
@@ -173,6 +174,39 @@ TEST_CASE("dead DAG nodes and cut-off edges contribute no indicator") {
     // No path to the output: nothing runs.
     x = block_indicators(n, {{3, 0, 0, 0, 0, 3}, {}});
     CHECK(std::accumulate(x.begin(), x.end(), 0.0) == 0.0);
+    // Counting every chosen candidate instead: the plain one-hot encoding.
+    const architecture cut{{0, 3, 2, 3, 4, 1}, {}};
+    x = block_indicators(n, cut, false);
+    const std::vector<float> hot = one_hot(n, cut);
+    CHECK(x == std::vector<double>(hot.begin(), hot.end()));
+}
+
+TEST_CASE("block effects on every chosen candidate recover effects of dead edges too") {
+    // An implementation that runs every edge: the cost is a sum over all six choices, none included.
+    const search_space n = nb201_space();
+    rng gen(17);
+    std::vector<std::vector<double>> truth(6, std::vector<double>(5));
+    for (auto& row : truth)
+        for (auto& v : row) v = 2.0 * gen.uniform();
+    std::vector<architecture> archs;
+    std::vector<double> y;
+    for (int i = 0; i < 300; ++i) {
+        archs.push_back(sample_architecture(n, gen));
+        double v = 1.0 + 0.01 * gen.normal();
+        for (std::size_t p = 0; p < 6; ++p) v += truth[p][static_cast<std::size_t>(archs.back().choices[p])];
+        y.push_back(v);
+    }
+    const block_effects e = fit_block_effects(n, archs, y, {.live_only = false});
+    CHECK(!e.live_only);
+    CHECK(e.fit.heldout_r2 > 0.99);
+    for (std::size_t p = 0; p < 6; ++p) {
+        const auto b = static_cast<std::size_t>(e.baseline[p]);
+        CHECK(e.absent[p] == 0);
+        CHECK(e.count[p][0] > 0);
+        for (std::size_t k = 0; k < 5; ++k) CHECK(std::abs(e.effect[p][k] - (truth[p][k] - truth[p][b])) < 0.01);
+    }
+    // The live model cannot explain these costs as well.
+    CHECK(fit_block_effects(n, archs, y).fit.r2 < e.fit.r2 - 0.01);
 }
 
 TEST_CASE("fit_block_effects rejects bad input") {

@@ -10,7 +10,10 @@
 // node, a NAS-Bench-201 edge cut off by `none`) contributes nothing, and a
 // zero candidate (`none`) never runs: both are the level "the point does not
 // run", whose coefficient is 0. Fitted by ridge-regularized least squares with
-// the constant unpenalized (as latency/additive.hpp).
+// the constant unpenalized (as latency/additive.hpp). For measurements of
+// implementations that run dead edges anyway (the NAS-Bench-201 tables:
+// their fpga and eyeriss columns are exact sums over all six edges), the
+// indicators can count every chosen candidate instead (live_only = false).
 //
 // Effects are contrasts within a position, which the data determine even
 // when a position's indicators always sum to one (layer-wise spaces): effect
@@ -49,9 +52,15 @@ namespace hwnas {
 
 // Per encoding slot of the choice points (choice_encoding_size(s) values): 1
 // when that candidate runs at a live choice point of a's derived network, else
-// 0. Validates a.
-inline std::vector<double> block_indicators(const search_space& s, const architecture& a) {
-    const std::vector<bool> live = live_choice_points(s, a);
+// 0. live_only = false: 1 for every chosen candidate, live or not (zero
+// candidates included), for measurements of implementations that run dead
+// edges too. Validates a.
+inline std::vector<double> block_indicators(const search_space& s, const architecture& a, bool live_only = true) {
+    std::vector<bool> live(a.choices.size(), true);
+    if (live_only)
+        live = live_choice_points(s, a);
+    else
+        validate(s, a);
     std::vector<double> x(choice_encoding_size(s), 0.0);
     for (std::size_t p = 0; p < live.size(); ++p)
         if (live[p]) x[encoding_index(s, static_cast<int>(p), a.choices[p])] = 1.0;
@@ -65,6 +74,10 @@ struct block_effect_options {
     // others; 0 skips it. The reported effects always use every sample.
     double holdout_fraction = 0.2;
     std::uint64_t seed = 0;
+    // block_indicators' live_only: false when the measured implementation
+    // runs dead edges too (the NAS-Bench-201 tables); then no candidate
+    // stands for "the point does not run".
+    bool live_only = true;
 };
 
 struct block_fit_quality {
@@ -110,11 +123,13 @@ struct block_effects {
     }
 
     // constant + coef . block_indicators(s, a); s must be the fitted space.
+    bool live_only = true;                         // the indicators it was fitted on
+
     double predict(const search_space& s, const architecture& a) const {
         require(s.name() == space && choice_encoding_size(s) == coef.size(),
                 "block_effects::predict: effects of the space {} ({} slots), given the space {} ({} slots)", space,
                 coef.size(), s.name(), choice_encoding_size(s));
-        const std::vector<double> x = block_indicators(s, a);
+        const std::vector<double> x = block_indicators(s, a, live_only);
         return std::inner_product(x.begin(), x.end(), coef.begin(), constant);
     }
 };
@@ -154,10 +169,10 @@ inline block_ridge fit_block_ridge(const Eigen::MatrixXd& x, const Eigen::Vector
     return r;
 }
 
-inline Eigen::MatrixXd block_design(const search_space& s, std::span<const architecture> archs) {
+inline Eigen::MatrixXd block_design(const search_space& s, std::span<const architecture> archs, bool live_only) {
     Eigen::MatrixXd x(static_cast<Eigen::Index>(archs.size()), static_cast<Eigen::Index>(choice_encoding_size(s)));
     for (std::size_t i = 0; i < archs.size(); ++i) {
-        const std::vector<double> row = block_indicators(s, archs[i]);
+        const std::vector<double> row = block_indicators(s, archs[i], live_only);
         x.row(static_cast<Eigen::Index>(i)) = Eigen::Map<const Eigen::RowVectorXd>(row.data(), x.cols());
     }
     return x;
@@ -178,12 +193,13 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
             "fit_block_effects: holdout fraction {}, expected 0 <= f < 1", o.holdout_fraction);
     for (std::size_t i = 0; i < values.size(); ++i)
         require(std::isfinite(values[i]), "fit_block_effects: value {} is {}, expected finite", i, values[i]);
-    const Eigen::MatrixXd x = detail::block_design(s, archs);
+    const Eigen::MatrixXd x = detail::block_design(s, archs, o.live_only);
     const Eigen::Map<const Eigen::VectorXd> y(values.data(), static_cast<Eigen::Index>(values.size()));
     const detail::block_ridge r = detail::fit_block_ridge(x, y, o.ridge);
 
     block_effects e;
     e.space = s.name();
+    e.live_only = o.live_only;
     e.coef.assign(r.coef.data(), r.coef.data() + r.coef.size());
     e.cov = r.cov;
     e.constant = r.constant;
@@ -194,7 +210,7 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
         const choice_point& cp = points[p];
         const std::size_t k_count = cp.candidates.size();
         e.first_slot.push_back(encoding_index(s, static_cast<int>(p), 0));
-        e.zero.push_back(cp.zero);
+        e.zero.push_back(o.live_only ? cp.zero : std::vector<bool>(k_count, false));
         e.point_names.push_back(cp.name);
         e.candidate_names.emplace_back();
         for (const op_spec& c : cp.candidates) e.candidate_names.back().push_back(c.name);
@@ -207,7 +223,7 @@ inline block_effects fit_block_effects(const search_space& s, std::span<const ar
         }
         const int absent = static_cast<int>(archs.size()) - ran;
         for (std::size_t k = 0; k < k_count; ++k)
-            if (cp.zero[k]) count[k] = absent;
+            if (e.zero[p][k]) count[k] = absent;
         // The baseline: the most observed level; -1 when it is "does not run" and no zero candidate names it.
         int base = static_cast<int>(std::max_element(count.begin(), count.end()) - count.begin());
         if (absent > count[static_cast<std::size_t>(base)]) base = -1;
