@@ -239,6 +239,24 @@ TEST_CASE("a resumed gram search ends bit-identical to an uninterrupted one") {
     std::filesystem::remove(path);
 }
 
+TEST_CASE("the most probable architecture keeps a stage's best input edge when no edge is likely") {
+    const op_spec conv1x1{"conv1x1", "conv_bn_relu", {1}};
+    const search_space s = dag_space({"gram_two_stages", {8, 8, 1}, {conv1x1, 4, 1},
+                                      {{2, 4, 1, conv1x1}, {2, 4, 2, conv1x1}}, {conv1x1, {"dw3x3", "dw", {3}}},
+                                      {std::nullopt, 0, 2}});
+    supernet net(s, {.seed = 1});
+    gram_searcher g(net, weight_split(), arch_split());
+    // Edge variables: stage 1 0->1, 0->2, 1->2, then stage 2 the same.
+    var beta = g.edge_logits();
+    const std::vector<float> logits{-3, -1, 2, 2, 2, -2};
+    std::copy(logits.begin(), logits.end(), beta.value().begin());
+    // Stage 1: only 1->2 is likely, but node 1 has no input: its best input edge 0->2 is kept instead.
+    const architecture a = g.derived_architecture();
+    CHECK(a.edges == std::vector<std::uint8_t>{0, 1, 0, 1, 1, 0});
+    CHECK(a.choices == net.argmax().choices);
+    CHECK(is_valid(s, a));
+}
+
 TEST_CASE("gram_searcher rejects non-dag spaces and bad options") {
     const search_space dag = tiny_dag(2);
     const cost_table cost = tiny_cost(dag);

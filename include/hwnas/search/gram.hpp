@@ -42,14 +42,14 @@
 //    keep their value).
 // Per epoch: the most probable architecture (p_uv > 0.5, argmax ops; edges
 // from dead nodes removed; a stage left without a path keeps its most
-// probable path from the stage input, max prod p_uv), its predicted cost, and
+// probable path, which is its most probable edge from the stage input, as a
+// longer path only multiplies in more p_uv < 1), its predicted cost, and
 // the validation accuracy of the samples (val_accuracy).
 // All randomness draws from the supernet's generator, which the checkpoint
 // saves: same seed, same run; a resumed run is bit-identical.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -100,7 +100,6 @@ struct gram_structure {
     std::vector<int> gate_dst;           // per edge variable: the choice point v
     std::vector<std::vector<int>> point_gates;  // per choice point: its incoming edge variables
     std::vector<int> stage_roots;        // the stage input nodes, in order
-    std::vector<int> point_root;         // per choice point: its stage's input node
     std::vector<bool> tapped;            // per node: its value is read (an h or an input sum)
 };
 
@@ -139,22 +138,14 @@ inline gram_structure gram_structure_of(const search_space& s) {
         g.point_gates[static_cast<std::size_t>(v)].push_back(static_cast<int>(e));
         g.tapped[static_cast<std::size_t>(src)] = true;
         g.tapped[static_cast<std::size_t>(r.node)] = true;
+        const bool new_root = std::find(g.stage_roots.begin(), g.stage_roots.end(), src) == g.stage_roots.end();
+        if (g.gate_src_point.back() < 0 && new_root) g.stage_roots.push_back(src);
     }
-    // A node's stage is that of its first input (choice points are in node order).
-    g.point_root.assign(points.size(), -1);
-    for (std::size_t p = 0; p < points.size(); ++p) {
-        const auto e = static_cast<std::size_t>(g.point_gates[p].front());
-        const int u = g.gate_src_point[e];
-        g.point_root[p] = u < 0 ? g.gate_src[e] : g.point_root[static_cast<std::size_t>(u)];
-        if (std::find(g.stage_roots.begin(), g.stage_roots.end(), g.point_root[p]) == g.stage_roots.end())
-            g.stage_roots.push_back(g.point_root[p]);
-        g.tapped[static_cast<std::size_t>(g.h_node[p])] = true;
-    }
+    for (int h : g.h_node) g.tapped[static_cast<std::size_t>(h)] = true;
     return g;
 }
 
 inline double gram_sigmoid(double b) { return 1.0 / (1.0 + std::exp(-b)); }
-inline double gram_log_sigmoid(double b) { return b >= 0 ? -std::log1p(std::exp(-b)) : b - std::log1p(std::exp(b)); }
 
 // <a, b> accumulated in double.
 inline double gram_dot(const tensor& a, const tensor& b) { return kernels::dot(a.data(), b.data(), a.numel()); }
@@ -211,8 +202,13 @@ public:
         for (std::size_t e = 0; e < a.edges.size(); ++e) a.edges[e] = b[e] > 0 ? 1 : 0;
         for (int root : st_.stage_roots) {
             bool path = false;
-            for (std::size_t e = 0; e < a.edges.size(); ++e) path = path || (st_.gate_src[e] == root && a.edges[e]);
-            if (!path) add_most_probable_path(root, a);
+            int best = -1;
+            for (std::size_t e = 0; e < a.edges.size(); ++e) {
+                if (st_.gate_src[e] != root) continue;
+                path = path || a.edges[e];
+                if (best < 0 || b[e] > b[best]) best = static_cast<int>(e);
+            }
+            if (!path) a.edges[static_cast<std::size_t>(best)] = 1;
         }
         return without_dead_edges(s, std::move(a));
     }
@@ -411,32 +407,6 @@ private:
             }
         }
         return total;
-    }
-
-    // Switches on the most probable path (max prod p_uv) from stage input root to any node of its stage.
-    void add_most_probable_path(int root, architecture& a) const {
-        const std::size_t n = st_.h_node.size();
-        std::vector<double> best(n, -std::numeric_limits<double>::infinity());
-        std::vector<int> via(n, -1);
-        int end = -1;
-        for (std::size_t p = 0; p < n; ++p) {
-            if (st_.point_root[p] != root) continue;
-            for (int e : st_.point_gates[p]) {
-                const int u = st_.gate_src_point[static_cast<std::size_t>(e)];
-                const double from = u < 0 ? 0.0 : best[static_cast<std::size_t>(u)];
-                const double score = from + detail::gram_log_sigmoid(beta_.value()[e]);
-                if (via[p] < 0 || score > best[p]) {
-                    best[p] = score;
-                    via[p] = e;
-                }
-            }
-            if (end < 0 || best[p] > best[static_cast<std::size_t>(end)]) end = static_cast<int>(p);
-        }
-        for (int p = end; p >= 0;) {
-            const auto e = static_cast<std::size_t>(via[static_cast<std::size_t>(p)]);
-            a.edges[e] = 1;
-            p = st_.gate_src_point[e];
-        }
     }
 
     gram_options g_;
