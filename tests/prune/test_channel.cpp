@@ -24,7 +24,7 @@ inline search_space tiny_channel_space() {
 inline architecture tiny_channel_arch() { return {{2, 0, 2, 1}, {1, 1, 1, 1, 1, 0}}; }
 
 // A "trained" network: random BN scales, shifts and running statistics, so every channel differs.
-inline std::shared_ptr<derived_network> trained_net(std::uint64_t seed) {
+inline std::shared_ptr<derived_network> pc_trained_net(std::uint64_t seed) {
     rng gen(seed);
     auto net = derive_network(tiny_channel_space(), tiny_channel_arch(), gen);
     for (auto& p : net->named_parameters()) {
@@ -43,14 +43,14 @@ inline std::shared_ptr<derived_network> trained_net(std::uint64_t seed) {
     return net;
 }
 
-inline var input_batch(std::uint64_t seed) {
+inline var pc_input(std::uint64_t seed) {
     rng gen(seed);
     tensor x = tensor::uninitialized({2, 8, 8, 1});
     for (float& v : x) v = gen.normal();
     return var(std::move(x));
 }
 
-inline int node_named(const search_space& s, const char* name) {
+inline int pc_node(const search_space& s, const char* name) {
     const int i = s.find_node(name);
     REQUIRE(i >= 0);
     return i;
@@ -81,7 +81,7 @@ TEST_CASE("largest_channels keeps the largest magnitudes in channel order") {
 }
 
 TEST_CASE("a derived network counts the MACs and parameters of its space's cost") {
-    const auto net = trained_net(3);
+    const auto net = pc_trained_net(3);
     const op_cost c = network_cost(net->space(), net->arch());
     CHECK(net->macs({1, 8, 8, 1}) == static_cast<double>(c.macs));
     CHECK(net->num_parameters() == c.params);
@@ -89,7 +89,7 @@ TEST_CASE("a derived network counts the MACs and parameters of its space's cost"
     CHECK_THROWS_WITH_AS(net->edge_module(0, 0), "derived_network: node 0 input 0 is not an edge of this network",
                          config_error);
     // stage 2 edge 1->2 is off
-    const int off = node_named(net->space(), "stage 2 node 2 input");
+    const int off = pc_node(net->space(), "stage 2 node 2 input");
     CHECK(net->space().node_at(off).inputs[1].gate == "stage 2 edge 1->2");
     CHECK_THROWS_WITH_AS(net->edge_module(off, 1),
                          fmt::format("derived_network: node {} input 1 is not an edge of this network", off).c_str(),
@@ -97,10 +97,10 @@ TEST_CASE("a derived network counts the MACs and parameters of its space's cost"
 }
 
 TEST_CASE("prune_channels with keep ratio 1 computes exactly what the network computes") {
-    const auto net = trained_net(4);
+    const auto net = pc_trained_net(4);
     const auto same = prune_channels(*net, 1.0);
     CHECK_FALSE(same->is_training());
-    const var x = input_batch(5);
+    const var x = pc_input(5);
     no_grad guard;
     const tensor a = net->forward(x).value(), b = same->forward(x).value();
     REQUIRE(a.shape() == b.shape());
@@ -111,9 +111,9 @@ TEST_CASE("prune_channels with keep ratio 1 computes exactly what the network co
 }
 
 TEST_CASE("prune_channels keeps the largest-magnitude hidden and head channels with their weights") {
-    const auto net = trained_net(6);
+    const auto net = pc_trained_net(6);
     const search_space& s = net->space();
-    const int n1 = node_named(s, "stage 1 node 1"), head = node_named(s, "head"), cls = node_named(s, "classifier");
+    const int n1 = pc_node(s, "stage 1 node 1"), head = pc_node(s, "head"), cls = pc_node(s, "classifier");
     const auto& src = dynamic_cast<const mbconv&>(net->edge_module(n1, 0));
     const auto& src_head = dynamic_cast<const conv_bn_act&>(net->edge_module(head, 0));
     const auto& src_fc = dynamic_cast<const linear_layer&>(net->edge_module(cls, 0));
@@ -156,26 +156,26 @@ TEST_CASE("prune_channels keeps the largest-magnitude hidden and head channels w
 }
 
 TEST_CASE("a channel-pruned network is smaller and its output stays finite") {
-    const auto net = trained_net(7);
+    const auto net = pc_trained_net(7);
     const auto small = prune_channels(*net, 0.4);
     const shape in{1, 8, 8, 1};
     CHECK(small->macs(in) < 0.7 * net->macs(in));
     CHECK(small->num_parameters() < net->num_parameters());
     // dw3x3 and conv1x1 node outputs and the stem are not pruned
-    const int n2 = node_named(net->space(), "stage 1 node 2");
+    const int n2 = pc_node(net->space(), "stage 1 node 2");
     CHECK(small->edge_module(n2, 0).num_parameters() == net->edge_module(n2, 0).num_parameters());
     no_grad guard;
-    const var y = small->forward(input_batch(8));
+    const var y = small->forward(pc_input(8));
     CHECK(y.shape() == shape{2, 3});
     CHECK(y.value().all_finite());
     // the smallest keep ratio leaves one channel per pruned unit
     const auto tiny = prune_channels(*net, 0.01);
-    CHECK(tiny->forward(input_batch(9)).value().all_finite());
+    CHECK(tiny->forward(pc_input(9)).value().all_finite());
     CHECK_THROWS_WITH_AS(prune_channels(*net, 1.5), "prune_channels: keep ratio 1.5, expected in (0, 1]", config_error);
 }
 
 TEST_CASE("prune_channels_to_budget picks the largest keep ratio meeting a MACs budget") {
-    const auto net = trained_net(10);
+    const auto net = pc_trained_net(10);
     const shape in{1, 8, 8, 1};
     const double full = net->macs(in);
     const auto macs = [&](derived_network& n) { return n.macs(in); };

@@ -11,14 +11,14 @@ using namespace hwnas;
 namespace test_prune_structure {
 
 // Stem 8, stage 1: 3 nodes at width 8, stage 2: 2 nodes at width 12 (stride 2), head 16, 3 classes; 8x8x1 input.
-inline search_space tiny_dag() {
+inline search_space ps_tiny_dag() {
     const op_spec t{"mbconv_k3_e2", "mbconv", {3, 2, 1}};
     return dag_space({"tiny_dag", {8, 8, 1}, conv3x3_stem(8, 1), {{3, 8, 1, t}, {2, 12, 2, t}},
                       {{"dw3x3", "dw", {3}}, {"conv1x1", "conv_bn_relu", {1}}, {"mbconv_k3_e3", "mbconv", {3, 3, 1}}},
                       {op_spec{"conv1x1", "conv_bn_relu", {1}}, 16, 3}});
 }
 
-inline std::size_t gate(const search_space& s, const std::string& name) {
+inline std::size_t ps_gate(const search_space& s, const std::string& name) {
     for (std::size_t g = 0; g < s.gates().size(); ++g)
         if (s.gates()[g].name == name) return g;
     FAIL("no edge variable " << name);
@@ -26,22 +26,22 @@ inline std::size_t gate(const search_space& s, const std::string& name) {
 }
 
 // Choices c and the named edges on, all others off.
-inline architecture arch_with(const search_space& s, std::vector<int> c, const std::vector<std::string>& on) {
+inline architecture ps_arch_with(const search_space& s, std::vector<int> c, const std::vector<std::string>& on) {
     architecture a{std::move(c), std::vector<std::uint8_t>(s.gates().size(), 0)};
-    for (const auto& e : on) a.edges[gate(s, e)] = 1;
+    for (const auto& e : on) a.edges[ps_gate(s, e)] = 1;
     return a;
 }
 
-const std::vector<std::string> chains = {"stage 1 edge 0->1", "stage 1 edge 1->2", "stage 1 edge 2->3",
+const std::vector<std::string> ps_chains = {"stage 1 edge 0->1", "stage 1 edge 1->2", "stage 1 edge 2->3",
                                          "stage 2 edge 0->1", "stage 2 edge 1->2"};
 
 }  // namespace test_prune_structure
 using namespace test_prune_structure;
 
 TEST_CASE("prune_structure removes a node with what only it fed when its importance per cost saved is lowest") {
-    const search_space s = tiny_dag();
+    const search_space s = ps_tiny_dag();
     const cost_table cost = macs_cost_table(s);
-    const architecture a = arch_with(s, {2, 2, 2, 2, 2}, chains);
+    const architecture a = ps_arch_with(s, {2, 2, 2, 2, 2}, ps_chains);
     REQUIRE(is_valid(s, a));
     const double c1 = cost.table()[1][2];  // an mbconv_k3_e3 node of stage 1
     CHECK(c1 == doctest::Approx((64 * 8 * 24 * 2 + 64 * 24 * 9) * 1e-6));
@@ -59,7 +59,7 @@ TEST_CASE("prune_structure removes a node with what only it fed when its importa
     CHECK(x.cost_after == doctest::Approx(before - 2 * c1));
     CHECK(r.cost == x.cost_after);
     CHECK(r.met);
-    CHECK(r.arch == arch_with(s, {2, 2, 2, 2, 2}, {"stage 1 edge 0->1", "stage 2 edge 0->1", "stage 2 edge 1->2"}));
+    CHECK(r.arch == ps_arch_with(s, {2, 2, 2, 2, 2}, {"stage 1 edge 0->1", "stage 2 edge 0->1", "stage 2 edge 1->2"}));
     CHECK(r.arch.choices == a.choices);
     CHECK(structure_removal_columns() ==
           std::vector<std::string>{"step", "kind", "index", "name", "importance", "cost_before", "cost_after"});
@@ -69,10 +69,10 @@ TEST_CASE("prune_structure removes a node with what only it fed when its importa
 }
 
 TEST_CASE("prune_structure weighs importance by the cost saved") {
-    const search_space s = tiny_dag();
+    const search_space s = ps_tiny_dag();
     const cost_table cost = macs_cost_table(s);
     // stage 1: three parallel sinks, node 1 an mbconv, nodes 2 and 3 dw3x3
-    const architecture a = arch_with(s, {2, 0, 0, 0, 0},
+    const architecture a = ps_arch_with(s, {2, 0, 0, 0, 0},
                                      {"stage 1 edge 0->1", "stage 1 edge 0->2", "stage 1 edge 0->3", "stage 2 edge 0->1",
                                       "stage 2 edge 1->2"});
     const structure_importance imp{{1, 0.5, 0.5, 5, 5}, std::vector<double>(9, 100)};
@@ -84,28 +84,28 @@ TEST_CASE("prune_structure weighs importance by the cost saved") {
 }
 
 TEST_CASE("prune_structure removes edges and skips removals that save nothing") {
-    const search_space s = tiny_dag();
+    const search_space s = ps_tiny_dag();
     const cost_table cost = macs_cost_table(s);
-    std::vector<std::string> on = chains;
+    std::vector<std::string> on = ps_chains;
     on.push_back("stage 1 edge 0->2");  // node 2 also fed by node 0: switching 0->2 off saves nothing
-    const architecture a = arch_with(s, {2, 2, 2, 2, 2}, on);
+    const architecture a = ps_arch_with(s, {2, 2, 2, 2, 2}, on);
     structure_importance imp{std::vector<double>(5, 1), std::vector<double>(9, 1)};
-    imp.edges[gate(s, "stage 1 edge 0->2")] = 0;
-    imp.edges[gate(s, "stage 1 edge 2->3")] = 0.01;
+    imp.edges[ps_gate(s, "stage 1 edge 0->2")] = 0;
+    imp.edges[ps_gate(s, "stage 1 edge 2->3")] = 0.01;
     const structure_prune_result r = prune_structure(s, a, imp, cost, cost.of(a) - 1e-9);
     REQUIRE(r.removals.size() == 1);
     CHECK(r.removals[0].kind == "edge");
-    CHECK(r.removals[0].index == static_cast<int>(gate(s, "stage 1 edge 2->3")));
+    CHECK(r.removals[0].index == static_cast<int>(ps_gate(s, "stage 1 edge 2->3")));
     CHECK(r.removals[0].name == "stage 1 edge 2->3");
     CHECK(r.removals[0].importance == 0.01);
     CHECK(r.removals[0].cost_after == doctest::Approx(r.removals[0].cost_before - cost.table()[2][2]));
-    CHECK(r.arch.edges[gate(s, "stage 1 edge 0->2")] == 1);
+    CHECK(r.arch.edges[ps_gate(s, "stage 1 edge 0->2")] == 1);
 }
 
 TEST_CASE("prune_structure reports an unreachable budget and stops at one node per stage") {
-    const search_space s = tiny_dag();
+    const search_space s = ps_tiny_dag();
     const cost_table cost = macs_cost_table(s);
-    const architecture a = arch_with(s, {2, 1, 0, 2, 1},
+    const architecture a = ps_arch_with(s, {2, 1, 0, 2, 1},
                                      {"stage 1 edge 0->1", "stage 1 edge 0->2", "stage 1 edge 1->2", "stage 1 edge 1->3",
                                       "stage 1 edge 2->3", "stage 2 edge 0->1", "stage 2 edge 0->2", "stage 2 edge 1->2"});
     const structure_importance imp{{0.3, 0.2, 0.1, 0.5, 0.4}, std::vector<double>(9, 0.05)};
@@ -133,9 +133,9 @@ TEST_CASE("prune_structure reports an unreachable budget and stops at one node p
 }
 
 TEST_CASE("prune_structure rejects other spaces and mismatched inputs") {
-    const search_space s = tiny_dag();
+    const search_space s = ps_tiny_dag();
     const cost_table cost = macs_cost_table(s);
-    const architecture a = arch_with(s, {0, 0, 0, 0, 0}, chains);
+    const architecture a = ps_arch_with(s, {0, 0, 0, 0, 0}, ps_chains);
     const structure_importance imp{std::vector<double>(5, 1), std::vector<double>(9, 1)};
     const search_space fb = fbnet_fmnist();
     const architecture fa{std::vector<int>(fb.choice_points().size(), 0), {}};
@@ -152,7 +152,7 @@ TEST_CASE("prune_structure rejects other spaces and mismatched inputs") {
                          "prune_structure: importance of stage 1 edge 1->2 is -1, expected a finite number >= 0",
                          config_error);
     architecture bad = a;
-    bad.edges[gate(s, "stage 1 edge 0->1")] = 0;
+    bad.edges[ps_gate(s, "stage 1 edge 0->1")] = 0;
     CHECK_THROWS_WITH_AS(prune_structure(s, bad, imp, cost, 1.0),
                          "architecture: stage 1 edge 1->2 is on but stage 1 node 1 has no active input, in the space "
                          "tiny_dag",
