@@ -23,7 +23,12 @@
 // same accuracy effect) is dropped (prune/space_reduction.hpp). "Faster"
 // means by more than --latency-z (default 2) standard errors of the fitted
 // difference: on end-to-end measured devices, noise alone would otherwise
-// decide between blocks of near-equal latency (--latency-z 0: any amount). The tables
+// decide between blocks of near-equal latency (--latency-z 0: any amount).
+// --indicators: a block's latency counts where it runs in the derived network
+// (live), or wherever it is chosen (chosen: the NAS-Bench-201 tables, whose
+// implementations run dead edges too; their fpga and eyeriss columns are exact
+// sums over all six edges). auto: chosen for edgeK tables, else live. The
+// accuracy proxy always counts live blocks only. The tables
 // hold no accuracy: unless --accuracy names a column, the accuracy value is a
 // proxy, the derived network's MACs (--proxy macs) or parameters: a block is
 // then unfriendly when another block at its position is faster with at least
