@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -275,6 +276,52 @@ inline cost_table to_cost_table(const latency_lut& l, const search_space* space 
 // The table as a ready additive predictor on the one-hot choice encoding.
 inline std::unique_ptr<additive_predictor> lut_predictor(const latency_lut& l) {
     return std::make_unique<additive_predictor>(l.ms, l.fixed_ms);
+}
+
+}  // namespace hwnas
+
+namespace hwnas {
+
+// The table corrected to whole networks: measured ~ a + b * table.of(arch),
+// fitted by least squares on end-to-end measurements (a, b from the fit; the
+// result scales every entry by b and makes the fixed part a + b * fixed).
+// Isolated ops miss what running them together costs or saves (cache, the
+// adds of DAG nodes, framework overhead), mostly in proportion to the work;
+// the correction keeps the table additive, so it stays a differentiable cost.
+struct lut_calibration {
+    double offset_ms = 0, scale = 1;
+};
+
+inline lut_calibration fit_lut_calibration(const latency_lut& l, const search_space& s,
+                                           std::span<const architecture> archs, std::span<const double> measured_ms) {
+    require(archs.size() == measured_ms.size() && archs.size() >= 2,
+            "fit_lut_calibration: {} architectures and {} measurements, expected equal counts of at least 2",
+            archs.size(), measured_ms.size());
+    const cost_table table = to_cost_table(l, &s);
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    const auto n = static_cast<double>(archs.size());
+    for (std::size_t i = 0; i < archs.size(); ++i) {
+        const double x = table.of(archs[i]), y = measured_ms[i];
+        require<numeric_error>(std::isfinite(y) && y > 0, "fit_lut_calibration: measurement {} is {}, expected > 0", i, y);
+        sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    const double var = sxx - sx * sx / n;
+    require<numeric_error>(var > 1e-12 * std::max(1.0, sxx),
+                           "fit_lut_calibration: the architectures' table latencies are all equal; cannot fit a scale");
+    lut_calibration c;
+    c.scale = (sxy - sx * sy / n) / var;
+    c.offset_ms = (sy - c.scale * sx) / n;
+    require<numeric_error>(c.scale > 0, "fit_lut_calibration: fitted scale {} is not positive (measurements do not grow "
+                                        "with the table)", c.scale);
+    return c;
+}
+
+inline latency_lut calibrated(latency_lut l, const lut_calibration& c) {
+    for (auto& row : l.ms)
+        for (double& v : row) v *= c.scale;
+    l.fixed_ms = c.offset_ms + c.scale * l.fixed_ms;
+    l.source += fmt::format(" (calibrated: {:.4f} ms + {:.4f} x)", c.offset_ms, c.scale);
+    return l;
 }
 
 }  // namespace hwnas

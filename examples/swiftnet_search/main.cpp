@@ -1,0 +1,509 @@
+// swiftnet_search: the main job. On this CPU and Fashion-MNIST: profile the
+// node-wise DAG space gram_fmnist (latency table) and the fixed
+// MobileNetV2-style baseline; train the baseline; GRAM search under a latency
+// budget; structure-level pruning of the most probable architecture to the
+// budget (confirmed by measurement); fine-tune with the inherited weights;
+// evaluate. --compare adds, at the same budget and with the same recipe: the
+// GRAM architecture trained from scratch, the width multiplier and magnitude
+// channel pruning of the same unpruned architecture, FBNet and ProxylessNAS
+// searches of the same space, and random architectures under the budget.
+// Every stage is recorded in --out DIR/stages.json and checkpoints its own
+// work, so a killed run started again with the same flags loses nothing.
+#include <cstdio>
+#include <numeric>
+
+#include <hwnas/data/fashion_mnist.hpp>
+#include <hwnas/gram.hpp>
+
+using namespace hwnas;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct settings {
+    fs::path out;
+    std::uint64_t seed = 0;
+    int threads = 2, latency_threads = 1;
+    double budget_ms = 0, budget_fraction = 0.6;
+    std::int64_t search_epochs = 0, epochs = 0, random_count = 0;
+    index_t search_samples = 0, train_samples = 0;
+    float lambda = 0, edge_init = 1;
+    profile_options profile;
+    bool compare = false;
+};
+
+dataset first_n(const dataset& d, index_t n) {
+    if (n <= 0 || n >= d.size()) return d;
+    std::vector<index_t> idx(static_cast<std::size_t>(n));
+    std::iota(idx.begin(), idx.end(), index_t{0});
+    return d.subset(idx);
+}
+
+// Everything the stages share.
+struct job {
+    settings s;
+    search_space space = gram_fmnist();
+    dataset train, test, search_w, search_a;
+    train_recipe recipe;
+    stage_log* log = nullptr;
+    std::optional<latency_lut> lut;
+    std::optional<cost_table> cost;
+
+    feature_shape input() const { return space.input_shape(); }
+
+    // Median (by default) latency at batch 1 on the latency thread count.
+    double latency_of(module& m) const {
+        set_num_threads(s.latency_threads);
+        const double ms = profile_module(m, input(), s.profile).t.median_ms;
+        set_num_threads(s.threads);
+        return ms;
+    }
+    double latency_of(const architecture& a) const {
+        set_num_threads(s.latency_threads);
+        const double ms = profile_network(space, a, s.profile).t.median_ms;
+        set_num_threads(s.threads);
+        return ms;
+    }
+
+    // Trains net (from its current weights) with the shared recipe; dir holds its checkpoint and epochs.csv.
+    json train_and_measure(module& net, const std::string& name, double macs, const fs::path& dir) const {
+        fs::create_directories(dir);
+        train_hooks hooks;
+        hooks.checkpoint = dir / "checkpoint.bin";
+        fmt::print(stderr, "swiftnet_search: training {} ({} parameters, {:.2f} M MACs)\n", name, net.num_parameters(),
+                   macs / 1e6);
+        const train_result r = train_classifier(net, train, test, recipe, hooks);
+        write_file_atomically(dir / "epochs.csv", epochs_csv(r.history));
+        net.eval();
+        return {{"name", name},
+                {"test_accuracy", r.test_accuracy},
+                {"params", net.num_parameters()},
+                {"macs", macs},
+                {"latency_ms", latency_of(net)},
+                {"train_seconds", r.train_seconds},
+                {"epochs", recipe.epochs}};
+    }
+
+    // An architecture of the space: trained from scratch, or from a supernet's weights.
+    json train_architecture(const architecture& a, const std::string& name, const fs::path& dir,
+                            const supernet* from = nullptr) const {
+        rng init(s.seed);
+        auto net = from ? derive_network(*from, a, init) : derive_network(space, a, init);
+        json j = train_and_measure(*net, name, static_cast<double>(network_cost(space, a).macs), dir);
+        j["predicted_latency_ms"] = cost->of(a);
+        j["architecture"] = architecture_to_json(space, a);
+        return j;
+    }
+};
+
+// ---- stages ---------------------------------------------------------------
+
+json stage_profile(job& j) {
+    set_num_threads(j.s.latency_threads);
+    lut_options o;
+    o.profile = j.s.profile;
+    const latency_lut lut = build_lut(j.space, o, [&](std::size_t done, std::size_t total) {
+        if (done % 10 == 0 || done == total) fmt::print(stderr, "[profile] {}/{} measurements\n", done, total);
+    });
+    save_lut(lut, (j.s.out / "lut_isolated.csv").string());
+    // Whole networks: isolated ops miss how they run together, so the table is
+    // calibrated on 16 sampled networks measured end to end and checked on 8 others.
+    rng gen(j.s.seed ^ 0xca1ULL);
+    std::vector<architecture> archs;
+    std::vector<double> measured;
+    for (int i = 0; i < 24; ++i) {
+        archs.push_back(sample_architecture(j.space, gen));
+        measured.push_back(profile_network(j.space, archs.back(), j.s.profile).t.median_ms);
+    }
+    const lut_calibration cal = fit_lut_calibration(lut, j.space, {archs.data(), 16}, {measured.data(), 16});
+    const latency_lut fitted = calibrated(lut, cal);
+    save_lut(fitted, (j.s.out / "lut.csv").string());
+    const cost_table table = to_cost_table(fitted, &j.space);
+    std::vector<double> held, predicted;
+    for (std::size_t i = 16; i < archs.size(); ++i) held.push_back(measured[i]), predicted.push_back(table.of(archs[i]));
+    rng init(j.s.seed);
+    auto base = make_mobilenet(mobilenet_v2_small(), init);
+    const double base_ms = profile_module(*base, j.input(), j.s.profile).t.median_ms;
+    set_num_threads(j.s.threads);
+    return {{"baseline_latency_ms", base_ms},
+            {"budget_ms", j.s.budget_ms > 0 ? j.s.budget_ms : j.s.budget_fraction * base_ms},
+            {"table_fixed_ms", lut.fixed_ms},
+            {"table_calibration", {{"offset_ms", cal.offset_ms}, {"scale", cal.scale}, {"networks", 16}}},
+            {"table_check",
+             {{"architectures", held.size()}, {"mape", mape(held, predicted)}, {"within_10", within(held, predicted, 0.1)},
+              {"kendall_tau", kendall_tau(held, predicted)}}}};
+}
+
+json stage_baseline(job& j) {
+    rng init(j.s.seed);
+    const mobilenet_config c = mobilenet_v2_small();
+    auto net = make_mobilenet(c, init);
+    const shape one{1, j.input().h, j.input().w, j.input().c};
+    json r = j.train_and_measure(*net, "MobileNetV2-style baseline", net->macs(one), j.s.out / "baseline");
+    r["architecture"] = to_json(c);
+    return r;
+}
+
+gram_options make_gram_options(const job& j, double budget_ms) {
+    gram_options o = gram_defaults();
+    o.epochs = j.s.search_epochs;
+    o.seed = j.s.seed;
+    o.progress = true;
+    o.latency_weight = j.s.lambda;
+    o.budget = budget_ms;
+    o.edge_logit_init = j.s.edge_init;
+    return o;
+}
+
+// The supernet and GRAM searcher in their state at the end of the search (from its checkpoint).
+struct gram_run {
+    supernet net;
+    gram_searcher search;
+    gram_run(const job& j, double budget_ms)
+        : net(j.space, {.seed = j.s.seed}), search(net, j.search_w, j.search_a, &*j.cost, make_gram_options(j, budget_ms)) {}
+};
+
+json stage_search(job& j, gram_run& g) {
+    const fs::path ck = j.s.out / "search" / "checkpoint.bin";
+    fs::create_directories(ck.parent_path());
+    if (fs::exists(ck)) {
+        g.search.load_checkpoint(ck);
+        fmt::print(stderr, "swiftnet_search: resuming the GRAM search at epoch {}\n", g.search.epoch());
+    }
+    search_hooks hooks;
+    hooks.checkpoint = ck;
+    hooks.checkpoint_every = 50;
+    g.search.run(hooks);
+    write_file_atomically(j.s.out / "search_log.csv", g.search.log_csv());
+    const architecture a = g.search.derived_architecture();
+    double seconds = 0;
+    for (const auto& r : g.search.history()) seconds += r.seconds;
+    return {{"search_seconds", seconds},
+            {"peak_rss_mb", peak_rss_mb()},
+            {"most_probable", architecture_to_json(j.space, a)},
+            {"predicted_latency_ms", j.cost->of(a)}};
+}
+
+// Structure-level pruning to the budget, confirmed by measurement: when the
+// measured latency is still over, the predicted budget shrinks by the ratio.
+json stage_prune(job& j, const gram_run& g, double budget_ms) {
+    const architecture start = g.search.derived_architecture();
+    const structure_importance imp = g.search.importance();
+    double target = budget_ms;
+    json tries = json::array();
+    for (int attempt = 0; attempt < 6; ++attempt) {
+        const structure_prune_result p = prune_structure(j.space, start, imp, *j.cost, target);
+        const double measured = j.latency_of(p.arch);
+        tries.push_back({{"predicted_budget_ms", target}, {"predicted_ms", p.cost}, {"measured_ms", measured},
+                         {"removed", p.removals.size()}, {"met", p.met}});
+        fmt::print(stderr, "[prune] predicted budget {:.3f} ms: {} removals, predicted {:.3f} ms, measured {:.3f} ms\n",
+                   target, p.removals.size(), p.cost, measured);
+        if (measured <= budget_ms || !p.met) {
+            csv_writer w((j.s.out / "prune_log.csv").string(), structure_removal_columns());
+            for (std::size_t i = 0; i < p.removals.size(); ++i) w.write_row(structure_removal_row(i + 1, p.removals[i]));
+            return {{"architecture", architecture_to_json(j.space, p.arch)},
+                    {"predicted_latency_ms", j.cost->of(p.arch)},
+                    {"measured_latency_ms", measured},
+                    {"budget_met", measured <= budget_ms},
+                    {"attempts", tries}};
+        }
+        target *= budget_ms / measured;
+    }
+    throw numeric_error(fmt::format("swiftnet_search: structure pruning did not reach the measured budget {:.3f} ms "
+                                    "in 6 attempts (see {})",
+                                    budget_ms, (j.s.out / "stages.json").string()));
+}
+
+json stage_random(job& j, double budget_ms, std::int64_t i) {
+    rng gen(j.s.seed * 1000003ULL + static_cast<std::uint64_t>(i));
+    for (int tries = 0; tries < 100000; ++tries) {
+        const architecture a = sample_architecture(j.space, gen);
+        if (j.cost->of(a) <= budget_ms)
+            return j.train_architecture(a, fmt::format("random {}", i), j.s.out / "compare" / fmt::format("random_{}", i));
+    }
+    throw config_error(fmt::format("swiftnet_search: no random architecture of {} predicted under {:.3f} ms in 100000 "
+                                   "draws; raise --budget-ms",
+                                   j.space.name(), budget_ms));
+}
+
+// The width multiplier of the unpruned GRAM architecture, the largest meeting the budget (measured); from scratch.
+json stage_width(job& j, const architecture& start, double budget_ms) {
+    const dag_config base = gram_fmnist_config();
+    const budget_search_result r = search_width_multiplier(
+        [&](double m) {
+            set_num_threads(j.s.latency_threads);
+            const double ms = profile_network(dag_space(scale_widths(base, m)), start, j.s.profile).t.median_ms;
+            set_num_threads(j.s.threads);
+            return ms;
+        },
+        budget_ms);
+    const search_space scaled = dag_space(scale_widths(base, r.x));
+    rng init(j.s.seed);
+    auto net = derive_network(scaled, start, init);
+    json out = j.train_and_measure(*net, fmt::format("width multiplier x{:.3f}", r.x),
+                                   static_cast<double>(network_cost(scaled, start).macs), j.s.out / "compare" / "width");
+    out["width_multiplier"] = r.x;
+    out["budget_met"] = out["latency_ms"].get<double>() <= budget_ms;
+    return out;
+}
+
+// Magnitude (BN-gamma) channel pruning of the unpruned GRAM architecture with the supernet's weights; fine-tuned.
+json stage_channel(job& j, const gram_run& g, const architecture& start, double budget_ms) {
+    rng init(j.s.seed);
+    auto full = derive_network(g.net, start, init);
+    const channel_prune_result r =
+        prune_channels_to_budget(*full, [&](derived_network& n) { return j.latency_of(n); }, budget_ms);
+    const shape one{1, j.input().h, j.input().w, j.input().c};
+    json out = j.train_and_measure(*r.net, fmt::format("channel pruning (keep {:.3f})", r.search.x), r.net->macs(one),
+                                   j.s.out / "compare" / "channel");
+    out["keep_ratio"] = r.search.x;
+    out["budget_met"] = out["latency_ms"].get<double>() <= budget_ms;
+    return out;
+}
+
+// FBNet or ProxylessNAS on the same space (all edges on), same data and epochs; fine-tuned from the supernet.
+json stage_classic(job& j, const std::string& method, double budget_ms) {
+    const fs::path dir = j.s.out / "compare" / method;
+    fs::create_directories(dir);
+    supernet net(j.space, {.seed = j.s.seed});
+    search_options o = method == "fbnet" ? fbnet_defaults() : proxyless_defaults();
+    o.epochs = j.s.search_epochs;
+    o.warmup_epochs = method == "fbnet" ? std::max<std::int64_t>(1, j.s.search_epochs / 4) : 0;
+    o.seed = j.s.seed;
+    o.progress = true;
+    o.cost_weight = method == "proxyless" ? j.s.lambda : 0;
+    std::unique_ptr<searcher> s;
+    // FBNet's log(LAT)^beta needs LAT > 1: its table is in microseconds.
+    std::vector<std::vector<double>> us = j.cost->table();
+    for (auto& row : us)
+        for (double& v : row) v *= 1000;
+    const cost_table micro(us, 1000 * j.cost->fixed(), "us", std::make_shared<const search_space>(j.space));
+    if (method == "fbnet") s = std::make_unique<fbnet_searcher>(net, j.search_w, j.search_a, micro, o);
+    else s = std::make_unique<proxyless_searcher>(net, j.search_w, j.search_a, *j.cost, o);
+    search_hooks hooks;
+    hooks.checkpoint = dir / "search_checkpoint.bin";
+    hooks.checkpoint_every = 50;
+    if (fs::exists(hooks.checkpoint)) s->load_checkpoint(hooks.checkpoint);
+    s->run(hooks);
+    write_file_atomically(dir / "search_log.csv", s->log_csv());
+    double seconds = 0;
+    for (const auto& r : s->history()) seconds += r.seconds;
+    json r = j.train_architecture(s->derived_architecture(), method, dir, &net);
+    r["search_seconds"] = seconds;
+    r["budget_met"] = r["latency_ms"].get<double>() <= budget_ms;
+    return r;
+}
+
+// ---- outputs --------------------------------------------------------------
+
+std::string summary_markdown(const job& j, const json& result, const json& rows) {
+    std::string s = fmt::format(
+        "# swiftnet_search on {}\n\n"
+        "GRAM search of the node-wise DAG space `{}` on Fashion-MNIST under a latency budget of **{:.3f} ms** "
+        "(batch 1, {} thread{}, this CPU: {}).\n\n",
+        j.space.name(), j.space.name(), result["budget_ms"].get<double>(), j.s.latency_threads,
+        j.s.latency_threads == 1 ? "" : "s", result["machine"]["cpu"].get<std::string>());
+    s += "| network | test accuracy | measured latency (ms) | predicted (ms) | MMACs | params | accuracy / MMAC | "
+         "search (s) |\n|---|---|---|---|---|---|---|---|\n";
+    for (const auto& r : rows) {
+        const double macs = r["macs"].get<double>() / 1e6;
+        s += fmt::format("| {} | {:.4f} | {:.3f} | {} | {:.2f} | {} | {:.4f} | {} |\n", r["name"].get<std::string>(),
+                         r["test_accuracy"].get<double>(), r["latency_ms"].get<double>(),
+                         r.contains("predicted_latency_ms") ? fmt::format("{:.3f}", r["predicted_latency_ms"].get<double>())
+                                                            : "-",
+                         macs, r["params"].get<long long>(), r["test_accuracy"].get<double>() / macs,
+                         r.contains("search_seconds") ? fmt::format("{:.0f}", r["search_seconds"].get<double>()) : "-");
+    }
+    const json& g = result;
+    const json& b = result["baseline"];
+    const double density = g["test_accuracy"].get<double>() / (g["macs"].get<double>() / 1e6);
+    const double base_density = b["test_accuracy"].get<double>() / (b["macs"].get<double>() / 1e6);
+    s += fmt::format(
+        "\nThe GRAM network: test accuracy {:.4f} at {:.3f} ms measured ({:.3f} ms predicted), budget {} on "
+        "measured latency. Accuracy density {:.2f}x the baseline's ({:+.2f} points of accuracy against it).\n",
+        g["test_accuracy"].get<double>(), g["latency_ms"].get<double>(), g["predicted_latency_ms"].get<double>(),
+        g["budget_met"].get<bool>() ? "met" : "NOT met", density / base_density,
+        100 * (g["test_accuracy"].get<double>() - b["test_accuracy"].get<double>()));
+    s += fmt::format("Search {:.0f} s; total run {:.0f} s. Files: result.json, architecture.json, stages.json, "
+                     "search_log.csv, prune_log.csv, networks.csv, accuracy_latency.svg.\n",
+                     g["search_seconds"].get<double>(), g["total_seconds"].get<double>());
+    return s;
+}
+
+void write_outputs(const job& j, json result, const json& rows) {
+    std::string csv = "name,test_accuracy,latency_ms,predicted_latency_ms,macs,params,train_seconds,search_seconds\n";
+    for (const auto& r : rows)
+        csv += fmt::format("\"{}\",{},{},{},{},{},{},{}\n", r["name"].get<std::string>(), r["test_accuracy"].get<double>(),
+                           r["latency_ms"].get<double>(), r.value("predicted_latency_ms", 0.0), r["macs"].get<double>(),
+                           r["params"].get<long long>(), r.value("train_seconds", 0.0), r.value("search_seconds", 0.0));
+    write_file_atomically(j.s.out / "networks.csv", csv);
+    svg_plot plot("Fashion-MNIST: accuracy against measured latency", "latency at batch 1 (ms)", "test accuracy");
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> groups;
+    for (const auto& r : rows) {
+        std::string name = r["name"].get<std::string>();
+        if (name.rfind("random", 0) == 0) name = "random";
+        groups[name].first.push_back(r["latency_ms"].get<double>());
+        groups[name].second.push_back(r["test_accuracy"].get<double>());
+    }
+    for (const auto& [name, xy] : groups) plot.scatter(name, xy.first, xy.second);
+    const double budget = result["budget_ms"].get<double>();
+    double lo = 1, hi = 0;
+    for (const auto& r : rows) lo = std::min(lo, r["test_accuracy"].get<double>()), hi = std::max(hi, r["test_accuracy"].get<double>());
+    const std::vector<double> bx{budget, budget}, by{lo, hi};
+    plot.line("budget", bx, by, "#999999");
+    plot.save((j.s.out / "accuracy_latency.svg").string());
+    write_file_atomically(j.s.out / "summary.md", summary_markdown(j, result, rows));
+    write_file_atomically(j.s.out / "result.json", result.dump(2));
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    cli args("swiftnet_search",
+             "GRAM search of a node-wise DAG space on Fashion-MNIST under a measured latency budget, structure-level "
+             "pruning, fine-tuning; --compare adds the baselines");
+    args.option("out", "", "output directory (resumes the run found there)", true)
+        .option("budget-ms", "0", "latency budget at batch 1 (0: --budget-fraction of the baseline's measured latency)")
+        .option("budget-fraction", "0.6", "budget as a fraction of the fixed baseline's measured latency")
+        .option("search-epochs", "4", "GRAM search epochs (also FBNet and ProxylessNAS under --compare)")
+        .option("search-samples", "20000", "training images the search uses (split 50/50 into weights / architecture)")
+        .option("epochs", "3", "training epochs of every network (fine-tuning and from-scratch alike)")
+        .option("train-samples", "0", "training images for the networks (0: all 60000)")
+        .option("lambda", "0.1", "latency weight per ms in the architecture loss (GRAM, ProxylessNAS)")
+        .option("edge-init", "1.0", "initial edge logit of the meta-graph (p = sigmoid: 1.0 gives 0.73)")
+        .option("random", "20", "random architectures under the budget (--compare)")
+        .option("seed", "0", "seed")
+        .option("threads", "2", "threads for training and search")
+        .option("latency-threads", "1", "threads for latency measurements")
+        .option("runs", "30", "timed runs per latency measurement (median)")
+        .option("data", default_fashion_mnist_dir(), "Fashion-MNIST directory")
+        .flag("compare", "also the width multiplier, channel pruning, FBNet, ProxylessNAS and random architectures")
+        .flag("full", "the longer run: 30 search epochs on all 60000 images, 15 training epochs")
+        .flag("quick", "smoke test: 2000 search images, 1 search epoch, 1 epoch on 3000 images, 2 random");
+    if (!args.parse(argc, argv)) {
+        std::fputs(args.usage().c_str(), stdout);
+        return 0;
+    }
+    const auto wall0 = std::chrono::steady_clock::now();
+    job j;
+    settings& s = j.s;
+    s.out = args.str("out");
+    s.seed = static_cast<std::uint64_t>(args.integer("seed"));
+    s.threads = static_cast<int>(args.integer("threads"));
+    s.latency_threads = static_cast<int>(args.integer("latency-threads"));
+    s.budget_ms = args.real("budget-ms");
+    s.budget_fraction = args.real("budget-fraction");
+    s.search_epochs = args.integer("search-epochs");
+    s.search_samples = args.integer("search-samples");
+    s.epochs = args.integer("epochs");
+    s.train_samples = args.integer("train-samples");
+    s.lambda = static_cast<float>(args.real("lambda"));
+    s.random_count = args.integer("random");
+    s.edge_init = static_cast<float>(args.real("edge-init"));
+    s.profile.runs = static_cast<int>(args.integer("runs"));
+    s.profile.seed = s.seed;
+    s.compare = args.flag_set("compare");
+    require(!(args.flag_set("full") && args.flag_set("quick")), "swiftnet_search: --full and --quick exclude each other");
+    if (args.flag_set("full")) s.search_epochs = 30, s.search_samples = 60000, s.epochs = 15;
+    if (args.flag_set("quick")) s.search_epochs = 1, s.search_samples = 2000, s.epochs = 1, s.train_samples = 3000, s.random_count = 2, s.profile.runs = 5;
+    require(s.budget_fraction > 0 && s.budget_fraction <= 1, "swiftnet_search: --budget-fraction {} is outside (0, 1]",
+            s.budget_fraction);
+    require(s.budget_ms >= 0, "swiftnet_search: --budget-ms {} is negative", s.budget_ms);
+    set_num_threads(s.threads);
+    fs::create_directories(s.out);
+
+    // Data: normalized once with the training set's statistics, so the search, fine-tuning and evaluation agree.
+    const dataset full_train = load_fashion_mnist(args.str("data"), true);
+    const channel_stats stats = compute_channel_stats(full_train);
+    j.train = normalize(first_n(full_train, s.train_samples), stats);
+    j.test = normalize(load_fashion_mnist(args.str("data"), false), stats);
+    std::tie(j.search_w, j.search_a) = normalize(first_n(full_train, s.search_samples), stats).split(0.5, s.seed);
+    j.recipe.epochs = s.epochs;
+    j.recipe.seed = s.seed;
+    j.recipe.normalize = false;
+
+    stage_log log(s.out / "stages.json",
+                  {{"seed", s.seed}, {"budget_ms", s.budget_ms}, {"budget_fraction", s.budget_fraction},
+                   {"search_epochs", s.search_epochs}, {"search_samples", s.search_samples}, {"epochs", s.epochs},
+                   {"train_samples", s.train_samples}, {"lambda", s.lambda}, {"edge_init", s.edge_init}, {"latency_threads", s.latency_threads},
+                   {"threads", s.threads}, {"runs", s.profile.runs}, {"space", j.space.name()}});
+    j.log = &log;
+    fmt::print(stderr, "swiftnet_search: space {} ({} architectures, 10^{:.1f}), {} search images, {} training images, "
+               "output {}\n",
+               j.space.name(), count_architectures(j.space).exact, count_architectures(j.space).log10,
+               j.search_w.size() + j.search_a.size(), j.train.size(), s.out.string());
+
+    const json& prof = log.run("profile", [&] { return stage_profile(j); });
+    j.lut = load_lut((s.out / "lut.csv").string(), j.space);
+    j.cost.emplace(to_cost_table(*j.lut, &j.space));
+    const double budget = prof["budget_ms"].get<double>();
+    fmt::print(stderr, "swiftnet_search: baseline {:.3f} ms, budget {:.3f} ms; the table predicts {} sampled networks "
+               "with MAPE {:.1f}%\n",
+               prof["baseline_latency_ms"].get<double>(), budget, prof["table_check"]["architectures"].get<int>(),
+               prof["table_check"]["mape"].get<double>());
+
+    const json& base = log.run("baseline", [&] { return stage_baseline(j); });
+    gram_run g(j, budget);
+    const json& search = log.run("search", [&] { return stage_search(j, g); });
+    if (!g.search.finished()) g.search.load_checkpoint(s.out / "search" / "checkpoint.bin");
+    const json& pruned = log.run("prune", [&] { return stage_prune(j, g, budget); });
+    const architecture arch = architecture_from_json(j.space, pruned["architecture"]);
+    const json& tuned = log.run("finetune", [&] {
+        return j.train_architecture(arch, "GRAM (structure-pruned, fine-tuned)", s.out / "finetune", &g.net);
+    });
+
+    json gram_row = tuned;
+    gram_row["search_seconds"] = search["search_seconds"];
+    json rows = json::array({gram_row, base});
+    if (s.compare) {
+        const architecture start = g.search.derived_architecture();
+        rows.push_back(log.run("gram_scratch", [&] {
+            return j.train_architecture(arch, "GRAM architecture from scratch", s.out / "compare" / "gram_scratch");
+        }));
+        rows.push_back(log.run("width", [&] { return stage_width(j, start, budget); }));
+        rows.push_back(log.run("channel", [&] { return stage_channel(j, g, start, budget); }));
+        rows.push_back(log.run("fbnet", [&] { return stage_classic(j, "fbnet", budget); }));
+        rows.push_back(log.run("proxyless", [&] { return stage_classic(j, "proxyless", budget); }));
+        for (std::int64_t i = 0; i < s.random_count; ++i)
+            rows.push_back(log.run(fmt::format("random_{}", i), [&] { return stage_random(j, budget, i); }));
+    }
+
+    const machine_info machine = describe_machine();
+    double total = 0;
+    const json stages = read_json((s.out / "stages.json").string());
+    for (const auto& st : stages["stages"]) total += st["seconds"].get<double>();
+    json result = tuned;
+    result["example"] = "swiftnet_search";
+    result["method"] = "gram";
+    result["seed"] = s.seed;
+    result["budget_ms"] = budget;
+    result["budget_met"] = tuned["latency_ms"].get<double>() <= budget;
+    result["search_seconds"] = search["search_seconds"];
+    result["peak_rss_mb"] = peak_rss_mb();
+    result["total_seconds"] = total;
+    result["this_start_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    result["baseline"] = base;
+    result["profile"] = prof;
+    result["prune"] = pruned;
+    result["search"] = search;
+    result["machine"] = {{"cpu", machine.cpu_model}, {"logical_cpus", machine.logical_cpus}, {"compiler", machine.compiler}};
+    if (s.compare) result["compare"] = json(rows.begin() + 2, rows.end());
+    write_file_atomically(s.out / "architecture.json", pruned["architecture"].dump(2));
+    write_outputs(j, result, rows);
+    fmt::print(stderr, "swiftnet_search: GRAM network {:.4f} test accuracy, {:.3f} ms measured (budget {:.3f} ms), "
+               "{:.2f} M MACs; baseline {:.4f} at {:.3f} ms. Summary: {}\n",
+               tuned["test_accuracy"].get<double>(), tuned["latency_ms"].get<double>(), budget,
+               tuned["macs"].get<double>() / 1e6, base["test_accuracy"].get<double>(), base["latency_ms"].get<double>(),
+               (s.out / "summary.md").string());
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const hwnas::error& e) {
+        fmt::print(stderr, "swiftnet_search: error: {}\n", e.what());
+        return 2;
+    }
+}
