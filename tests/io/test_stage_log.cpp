@@ -4,6 +4,8 @@
 
 #include <hwnas/io/stage_log.hpp>
 
+namespace test_stage_log {
+
 using namespace hwnas;
 
 TEST_CASE("stage_log skips finished stages after a restart and refuses other settings") {
@@ -38,3 +40,5 @@ TEST_CASE("stage_log skips finished stages after a restart and refuses other set
                          config_error);
     std::filesystem::remove_all(dir);
 }
+
+}  // namespace test_stage_log

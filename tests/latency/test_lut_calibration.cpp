@@ -6,6 +6,8 @@
 #include <hwnas/space/presets.hpp>
 #include <hwnas/space/sample.hpp>
 
+namespace test_lut_calibration {
+
 using namespace hwnas;
 
 TEST_CASE("lut calibration recovers offset and scale and keeps dead DAG nodes free") {
@@ -36,3 +38,5 @@ TEST_CASE("lut calibration recovers offset and scale and keeps dead DAG nodes fr
                          "fit_lut_calibration: the architectures' table latencies are all equal; cannot fit a scale",
                          numeric_error);
 }
+
+}  // namespace test_lut_calibration
