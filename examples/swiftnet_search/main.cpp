@@ -295,6 +295,56 @@ json stage_classic(job& j, const std::string& method, double budget_ms) {
     return r;
 }
 
+// Block profiling on this CPU (algorithms.md 5): sampled networks measured end
+// to end, their one-shot accuracy with the searched supernet's weights (eval
+// mode, on 2000 held-out search images); per-(node, op) effects on both and the
+// candidates another at the same node dominates (faster by 2 standard errors,
+// at least as accurate): the reduced space for this device.
+json stage_blocks(job& j, gram_run& g) {
+    const dataset val = first_n(j.search_a, 2000);
+    block_profile_options o;
+    o.samples = 80;
+    o.seed = j.s.seed;
+    o.profile = j.s.profile;
+    set_num_threads(j.s.latency_threads);
+    const block_profile bp = profile_blocks(
+        j.space,
+        [&](const architecture& a) {
+            set_num_threads(j.s.threads);
+            g.net.set_architecture(a);
+            const double acc = evaluate(g.net, val, 500, std::nullopt).accuracy;
+            set_num_threads(j.s.latency_threads);
+            return acc;
+        },
+        o, [](std::size_t done, std::size_t total) {
+            if (done % 10 == 0) fmt::print(stderr, "[blocks] {}/{} networks measured\n", done, total);
+        });
+    set_num_threads(j.s.threads);
+    const candidate_reduction red = reduce_candidates(bp.latency, bp.accuracy_effects, {.latency_z = 2.0});
+    const restricted_space reduced = restrict_candidates(j.space, red.allowed);
+    csv_writer out((j.s.out / "block_effects.csv").string(),
+                   {"point", "op", "count", "latency_effect_ms", "latency_se", "accuracy_effect", "accuracy_se", "kept"});
+    json dropped = json::array();
+    for (std::size_t p = 0; p < red.allowed.size(); ++p)
+        for (std::size_t k = 0; k < red.allowed[p].size(); ++k) {
+            const auto& lat = bp.latency;
+            out.write_row({lat.point_names[p], lat.candidate_names[p][k], std::to_string(lat.count[p][k]),
+                           csv_writer::cell(lat.effect[p][k]), csv_writer::cell(lat.std_error[p][k]),
+                           csv_writer::cell(bp.accuracy_effects.effect[p][k]),
+                           csv_writer::cell(bp.accuracy_effects.std_error[p][k]), red.allowed[p][k] ? "1" : "0"});
+            if (!red.allowed[p][k])
+                dropped.push_back({{"point", lat.point_names[p]}, {"op", lat.candidate_names[p][k]},
+                                   {"dominated_by", lat.candidate_names[p][static_cast<std::size_t>(red.dominated_by[p][k])]}});
+        }
+    out.close();
+    return {{"networks", bp.archs.size()},
+            {"latency_fit", {{"r2", bp.latency.fit.r2}, {"heldout_r2", bp.latency.fit.heldout_r2}, {"heldout_mape", bp.latency.fit.heldout_mape}}},
+            {"accuracy_fit", {{"r2", bp.accuracy_effects.fit.r2}, {"heldout_r2", bp.accuracy_effects.fit.heldout_r2}}},
+            {"dropped", dropped},
+            {"log10_size_full", count_architectures(j.space).log10},
+            {"log10_size_reduced", count_architectures(reduced.space).log10}};
+}
+
 // ---- outputs --------------------------------------------------------------
 
 std::string summary_markdown(const job& j, const json& result, const json& rows) {
@@ -325,6 +375,17 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
         g["test_accuracy"].get<double>(), g["latency_ms"].get<double>(), g["predicted_latency_ms"].get<double>(),
         g["budget_met"].get<bool>() ? "met" : "NOT met", density / base_density,
         100 * (g["test_accuracy"].get<double>() - b["test_accuracy"].get<double>()));
+    if (result.contains("blocks")) {
+        const json& bl = result["blocks"];
+        std::vector<std::string> gone;
+        for (const auto& d : bl["dropped"])
+            gone.push_back(fmt::format("{} at {} (by {})", d["op"].get<std::string>(), d["point"].get<std::string>(),
+                                       d["dominated_by"].get<std::string>()));
+        s += fmt::format("\nBlock profiling on this CPU ({} sampled networks, one-shot accuracy): {} hardware-unfriendly "
+                         "blocks{}{}; space 10^{:.1f} -> 10^{:.1f} (block_effects.csv).\n",
+                         bl["networks"].get<int>(), gone.size(), gone.empty() ? "" : ": ", fmt::join(gone, ", "),
+                         bl["log10_size_full"].get<double>(), bl["log10_size_reduced"].get<double>());
+    }
     s += fmt::format("Search {:.0f} s; total run {:.0f} s. Files: result.json, architecture.json, stages.json, "
                      "search_log.csv, prune_log.csv, networks.csv, accuracy_latency.svg.\n",
                      g["search_seconds"].get<double>(), g["total_seconds"].get<double>());
@@ -453,6 +514,7 @@ int run(int argc, char** argv) {
         return j.train_architecture(arch, "GRAM (structure-pruned, fine-tuned)", s.out / "finetune", &g.net);
     });
 
+    json result_blocks;
     json gram_row = tuned;
     gram_row["search_seconds"] = search["search_seconds"];
     json rows = json::array({gram_row, base});
@@ -465,6 +527,7 @@ int run(int argc, char** argv) {
         rows.push_back(log.run("channel", [&] { return stage_channel(j, g, start, budget); }));
         rows.push_back(log.run("fbnet", [&] { return stage_classic(j, "fbnet", budget); }));
         rows.push_back(log.run("proxyless", [&] { return stage_classic(j, "proxyless", budget); }));
+        result_blocks = log.run("blocks", [&] { return stage_blocks(j, g); });
         for (std::int64_t i = 0; i < s.random_count; ++i)
             rows.push_back(log.run(fmt::format("random_{}", i), [&] { return stage_random(j, budget, i); }));
     }
@@ -488,7 +551,10 @@ int run(int argc, char** argv) {
     result["prune"] = pruned;
     result["search"] = search;
     result["machine"] = {{"cpu", machine.cpu_model}, {"logical_cpus", machine.logical_cpus}, {"compiler", machine.compiler}};
-    if (s.compare) result["compare"] = json(rows.begin() + 2, rows.end());
+    if (s.compare) {
+        result["compare"] = json(rows.begin() + 2, rows.end());
+        result["blocks"] = result_blocks;
+    }
     write_file_atomically(s.out / "architecture.json", pruned["architecture"].dump(2));
     write_outputs(j, result, rows);
     fmt::print(stderr, "swiftnet_search: GRAM network {:.4f} test accuracy, {:.3f} ms measured (budget {:.3f} ms), "
