@@ -53,7 +53,7 @@ TEST_CASE("prune_structure removes a node with what only it fed when its importa
     CHECK(x.kind == "node");
     CHECK(x.index == 1);
     CHECK(x.name == "stage 1 node 2");
-    CHECK(x.importance == 0.1);
+    CHECK(x.importance == doctest::Approx(1.1));  // its own 0.1 plus node 3's, which it alone fed
     CHECK(x.cost_before == before);
     // node 3 was fed only by node 2: it goes too
     CHECK(x.cost_after == doctest::Approx(before - 2 * c1));
@@ -64,7 +64,7 @@ TEST_CASE("prune_structure removes a node with what only it fed when its importa
     CHECK(structure_removal_columns() ==
           std::vector<std::string>{"step", "kind", "index", "name", "importance", "cost_before", "cost_after"});
     const std::vector<std::string> row = structure_removal_row(1, x);
-    CHECK(row == std::vector<std::string>{"1", "node", "1", "stage 1 node 2", "0.1", csv_writer::cell(x.cost_before),
+    CHECK(row == std::vector<std::string>{"1", "node", "1", "stage 1 node 2", csv_writer::cell(x.importance), csv_writer::cell(x.cost_before),
                                           csv_writer::cell(x.cost_after)});
 }
 
@@ -83,21 +83,23 @@ TEST_CASE("prune_structure weighs importance by the cost saved") {
     CHECK(r.removals[0].cost_before - r.removals[0].cost_after == doctest::Approx(cost.table()[0][2]));
 }
 
-TEST_CASE("prune_structure removes edges and skips removals that save nothing") {
+TEST_CASE("prune_structure counts the nodes an edge removal kills and skips removals that save nothing") {
     const search_space s = ps_tiny_dag();
     const cost_table cost = macs_cost_table(s);
     std::vector<std::string> on = ps_chains;
     on.push_back("stage 1 edge 0->2");  // node 2 also fed by node 0: switching 0->2 off saves nothing
     const architecture a = ps_arch_with(s, {2, 2, 2, 2, 2}, on);
     structure_importance imp{std::vector<double>(5, 1), std::vector<double>(9, 1)};
+    imp.nodes[0] = imp.nodes[1] = 5;  // nodes 1 and 2 matter
     imp.edges[ps_gate(s, "stage 1 edge 0->2")] = 0;
     imp.edges[ps_gate(s, "stage 1 edge 2->3")] = 0.01;
     const structure_prune_result r = prune_structure(s, a, imp, cost, cost.of(a) - 1e-9);
     REQUIRE(r.removals.size() == 1);
-    CHECK(r.removals[0].kind == "edge");
-    CHECK(r.removals[0].index == static_cast<int>(ps_gate(s, "stage 1 edge 2->3")));
-    CHECK(r.removals[0].name == "stage 1 edge 2->3");
-    CHECK(r.removals[0].importance == 0.01);
+    // switching 2->3 off kills node 3: 0.01 + 1 against node 3 alone at 1, for the same saving
+    CHECK(r.removals[0].kind == "node");
+    CHECK(r.removals[0].index == 2);
+    CHECK(r.removals[0].name == "stage 1 node 3");
+    CHECK(r.removals[0].importance == 1);
     CHECK(r.removals[0].cost_after == doctest::Approx(r.removals[0].cost_before - cost.table()[2][2]));
     CHECK(r.arch.edges[ps_gate(s, "stage 1 edge 0->2")] == 1);
 }

@@ -16,7 +16,8 @@
 // - a live node, i.e. a live choice point (all its gated input edges switched
 //   off), importance = importance.nodes[p];
 // each followed by without_dead_edges (what only the removed unit fed goes
-// too). A removal that leaves an invalid architecture (a stage without a path
+// too, and the importances of the nodes that go with it are added to the
+// unit's). A removal that leaves an invalid architecture (a stage without a path
 // to a sink) or saves nothing (cost.of unchanged or higher) is skipped; of
 // the rest, the one with the lowest importance / cost saved is applied (ties:
 // edges before nodes, lower index first). Importances come from GRAM's
@@ -27,6 +28,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hwnas/error.hpp"
@@ -102,11 +104,20 @@ inline structure_prune_result prune_structure(const search_space& s, const archi
         architecture best_arch;
         bool found = false;
         double best_ratio = 0;
+        const std::vector<bool> live = live_choice_points(s, r.arch);
+        // A removal also removes the nodes it alone fed: their importances count
+        // too. (An edge that is a node's only input has next to no saliency of
+        // its own when the node's op starts with a conv + BN, which cancels any
+        // scaling of the input; the node's saliency is what removing it costs.)
         const auto consider = [&](architecture a, const char* kind, int index, const std::string& name, double imp) {
             a = without_dead_edges(s, std::move(a));
             if (!is_valid(s, a)) return;
             const double after = cost.of(a), saved = r.cost - after;
             if (!(saved > 0)) return;
+            const std::vector<bool> still = live_choice_points(s, a);
+            for (std::size_t p = 0; p < points.size(); ++p)
+                if (live[p] && !still[p] && !(kind == std::string_view("node") && static_cast<int>(p) == index))
+                    imp += importance.nodes[p];
             const double ratio = imp / saved;
             if (!found || ratio < best_ratio) {
                 found = true;
@@ -121,7 +132,6 @@ inline structure_prune_result prune_structure(const search_space& s, const archi
             a.edges[g] = 0;
             consider(std::move(a), "edge", static_cast<int>(g), s.gates()[g].name, importance.edges[g]);
         }
-        const std::vector<bool> live = live_choice_points(s, r.arch);
         for (std::size_t p = 0; p < points.size(); ++p) {
             if (!live[p]) continue;
             architecture a = r.arch;
