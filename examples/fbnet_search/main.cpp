@@ -103,10 +103,5 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const hwnas::error& e) {
-        fmt::print(stderr, "fbnet_search: error: {}\n", e.what());
-        return 2;
-    }
+    return run_example("fbnet_search", [&] { return run(argc, argv); });
 }

@@ -304,11 +304,8 @@ int run(const args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
+    return run_example("latency_predictor", [&] {
         const auto a = parse_args(argc, argv);
         return a ? run(*a) : 0;
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "error: {}\n(latency_predictor --help shows the usage)\n", e.what());
-        return 2;
-    }
+    });
 }

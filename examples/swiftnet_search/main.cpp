@@ -566,10 +566,5 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const hwnas::error& e) {
-        fmt::print(stderr, "swiftnet_search: error: {}\n", e.what());
-        return 2;
-    }
+    return run_example("swiftnet_search", [&] { return run(argc, argv); });
 }

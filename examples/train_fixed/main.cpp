@@ -94,10 +94,5 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const hwnas::error& e) {
-        fmt::print(stderr, "train_fixed: error: {}\n", e.what());
-        return 2;
-    }
+    return run_example("train_fixed", [&] { return run(argc, argv); });
 }

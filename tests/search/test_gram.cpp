@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "stripes.hpp"
 #include <hwnas/search/gram.hpp>
 #include <hwnas/space/dag_space.hpp>
 
@@ -9,32 +10,12 @@ namespace test_gram {
 
 using namespace hwnas;
 
-// 8x8 gray images: class 0 horizontal stripes, class 1 vertical, random
-// phase and amplitude. Every pixel histogram is the same in both classes, so
-// per-pixel ops (the 1x1 stem, transition and conv1x1 nodes) followed by
-// global pooling cannot tell them apart; a node running dw3x3 can.
-dataset gram_stripes(index_t n, std::uint64_t seed) {
-    rng g(seed);
-    tensor x = tensor::zeros({n, 8, 8, 1});
-    std::vector<std::int32_t> y(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) {
-        const int label = static_cast<int>(g.below(2));
-        const auto phase = static_cast<index_t>(g.below(2));
-        const float amp = g.uniform(0.5f, 1.5f);
-        for (index_t r = 0; r < 8; ++r)
-            for (index_t c = 0; c < 8; ++c)
-                if (((label == 0 ? r : c) + phase) % 2 == 0) x[(i * 8 + r) * 8 + c] = amp;
-        y[static_cast<std::size_t>(i)] = label;
-    }
-    return dataset(std::move(x), std::move(y), 2);
-}
-
 const dataset& weight_split() {
-    static const dataset d = gram_stripes(256, 1);
+    static const dataset d = test_support::stripes(256, 1);
     return d;
 }
 const dataset& arch_split() {
-    static const dataset d = gram_stripes(256, 2);
+    static const dataset d = test_support::stripes(256, 2);
     return d;
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "stripes.hpp"
 #include <hwnas/search/searcher.hpp>
 #include <hwnas/space/cell_space.hpp>
 
@@ -10,26 +11,6 @@ namespace test_search {
 using namespace hwnas;
 
 namespace {
-
-// 8x8 gray images: class 0 horizontal stripes, class 1 vertical, random phase
-// and amplitude. Every pixel histogram is the same in both classes, so a
-// per-pixel op (skip, its 1x1 conv) followed by global pooling cannot tell
-// them apart; a 3x3 conv can.
-dataset stripes(index_t n, std::uint64_t seed) {
-    rng g(seed);
-    tensor x = tensor::zeros({n, 8, 8, 1});
-    std::vector<std::int32_t> y(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) {
-        const int label = static_cast<int>(g.below(2));
-        const auto phase = static_cast<index_t>(g.below(2));
-        const float amp = g.uniform(0.5f, 1.5f);
-        for (index_t r = 0; r < 8; ++r)
-            for (index_t c = 0; c < 8; ++c)
-                if (((label == 0 ? r : c) + phase) % 2 == 0) x[(i * 8 + r) * 8 + c] = amp;
-        y[static_cast<std::size_t>(i)] = label;
-    }
-    return dataset(std::move(x), std::move(y), 2);
-}
 
 search_space one_choice(std::vector<op_spec> candidates) {
     search_space s("one_choice", {8, 8, 1});
@@ -67,7 +48,7 @@ std::string name_of(method m) {
 // cost_weight: lambda (DARTS, ProxylessNAS) or beta (FBNet).
 std::unique_ptr<searcher> make_searcher(supernet& net, method m, const cost_table& cost, float cost_weight,
                                         std::int64_t epochs) {
-    static const dataset w = stripes(256, 1), a = stripes(256, 2);
+    static const dataset w = test_support::stripes(256, 1), a = test_support::stripes(256, 2);
     switch (m) {
         case method::darts1:
         case method::darts2: {
@@ -126,7 +107,7 @@ TEST_CASE("a growing cost weight flips the choice to the cheaper candidate") {
 TEST_CASE("second-order hypergradient matches finite differences of the unrolled validation loss") {
     const search_space s = one_choice(skip_zero_conv());
     supernet net(s, {.seed = 4, .alpha_init_std = 0.5f});
-    const dataset d = stripes(16, 3);
+    const dataset d = test_support::stripes(16, 3);
     loader ld(d, {.batch_size = 8, .shuffle = false});
     const data_batch train = ld.batch(0), val = ld.batch(1);
     const search_loss ce = [](const var& logits, std::span<const std::int32_t> y) { return cross_entropy(logits, y); };

@@ -3,6 +3,7 @@
 // options, declared with defaults and help text; unknown options and bad
 // values are config_errors that name the option.
 #include <charconv>
+#include <exception>
 #include <map>
 #include <string>
 #include <string_view>
@@ -101,5 +102,18 @@ private:
     std::map<std::string, opt> opts_;
     std::vector<std::string> order_;
 };
+
+// An example's main: runs body() and turns an exception into one line
+// "program: error: what" on stderr and exit code 2 (examples print; the
+// library never does).
+template <class Body>
+int run_example(const char* program, Body&& body) {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "{}: error: {}\n", program, e.what());
+        return 2;
+    }
+}
 
 }  // namespace hwnas
