@@ -93,13 +93,6 @@ std::optional<args> parse_args(int argc, char** argv) {
 }
 
 // The 1-, 5- and 15-minute load averages, or an empty list.
-std::vector<double> load_average() {
-    std::ifstream in("/proc/loadavg");
-    std::vector<double> v(3);
-    if (!(in >> v[0] >> v[1] >> v[2])) return {};
-    return v;
-}
-
 json metrics_json(const prediction_metrics& m, double fit_seconds, std::size_t n_train) {
     return {{"mape", m.mape},           {"rmse", m.rmse},         {"within5", m.within5},
             {"within10", m.within10},   {"kendall_tau", m.kendall_tau}, {"spearman_rho", m.spearman_rho},

@@ -80,4 +80,13 @@ inline double peak_rss_mb() {
     return 0.0;
 }
 
+// The 1, 5 and 15 minute load averages (/proc/loadavg), empty if unknown:
+// recorded beside measurements, since other work on the machine inflates them.
+inline std::vector<double> load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::vector<double> v(3);
+    if (!(in >> v[0] >> v[1] >> v[2])) return {};
+    return v;
+}
+
 }  // namespace hwnas
