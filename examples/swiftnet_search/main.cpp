@@ -187,34 +187,43 @@ json stage_search(job& j, gram_run& g) {
             {"predicted_latency_ms", j.cost->of(a)}};
 }
 
-// Structure-level pruning to the budget, confirmed by measurement: when the
-// measured latency is still over, the predicted budget shrinks by the ratio.
+// Structure-level pruning to the budget, confirmed by measurement. The table
+// predicts; the profiler decides: the predicted target is rescaled by
+// budget / measured and pruning redone from the unpruned architecture, both
+// ways, so the result is the least-pruned network measured within the budget
+// (within 5% of it, or the best of 6 attempts), as the width and channel
+// baselines, which search on measured latency, get too.
 json stage_prune(job& j, const gram_run& g, double budget_ms) {
     const architecture start = g.search.derived_architecture();
     const structure_importance imp = g.search.importance();
     double target = budget_ms;
     json tries = json::array();
+    std::optional<structure_prune_result> best;
+    double best_ms = 0;
     for (int attempt = 0; attempt < 6; ++attempt) {
-        const structure_prune_result p = prune_structure(j.space, start, imp, *j.cost, target);
+        structure_prune_result p = prune_structure(j.space, start, imp, *j.cost, target);
         const double measured = j.latency_of(p.arch);
         tries.push_back({{"predicted_budget_ms", target}, {"predicted_ms", p.cost}, {"measured_ms", measured},
                          {"removed", p.removals.size()}, {"met", p.met}});
         fmt::print(stderr, "[prune] predicted budget {:.3f} ms: {} removals, predicted {:.3f} ms, measured {:.3f} ms\n",
                    target, p.removals.size(), p.cost, measured);
-        if (measured <= budget_ms || !p.met) {
-            csv_writer w((j.s.out / "prune_log.csv").string(), structure_removal_columns());
-            for (std::size_t i = 0; i < p.removals.size(); ++i) w.write_row(structure_removal_row(i + 1, p.removals[i]));
-            return {{"architecture", architecture_to_json(j.space, p.arch)},
-                    {"predicted_latency_ms", j.cost->of(p.arch)},
-                    {"measured_latency_ms", measured},
-                    {"budget_met", measured <= budget_ms},
-                    {"attempts", tries}};
-        }
+        const bool fits = measured <= budget_ms, none_removed = p.removals.empty(), floor = !p.met;
+        if (fits && (!best || measured > best_ms)) best = std::move(p), best_ms = measured;
+        if ((fits && (measured >= 0.95 * budget_ms || none_removed)) || (!fits && floor)) break;
         target *= budget_ms / measured;
     }
-    throw numeric_error(fmt::format("swiftnet_search: structure pruning did not reach the measured budget {:.3f} ms "
-                                    "in 6 attempts (see {})",
-                                    budget_ms, (j.s.out / "stages.json").string()));
+    require<numeric_error>(best.has_value(),
+                           "swiftnet_search: structure pruning did not reach the measured budget {:.3f} ms in {} "
+                           "attempts (each on stderr); the smallest network it can prune to is slower",
+                           budget_ms, tries.size());
+    csv_writer w((j.s.out / "prune_log.csv").string(), structure_removal_columns());
+    for (std::size_t i = 0; i < best->removals.size(); ++i) w.write_row(structure_removal_row(i + 1, best->removals[i]));
+    return {{"architecture", architecture_to_json(j.space, best->arch)},
+            {"predicted_latency_ms", j.cost->of(best->arch)},
+            {"measured_latency_ms", best_ms},
+            {"budget_met", true},
+            {"removals", best->removals.size()},
+            {"attempts", tries}};
 }
 
 json stage_random(job& j, double budget_ms, std::int64_t i) {
