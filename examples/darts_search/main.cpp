@@ -39,16 +39,10 @@ int run(int argc, char** argv) {
     const auto seed = static_cast<std::uint64_t>(args.integer("seed"));
     const dataset train = load_fashion_mnist(args.str("data"), true);
     const dataset test = load_fashion_mnist(args.str("data"), false);
-    auto first_n = [](const dataset& d, long long n) {
-        if (n <= 0 || n >= d.size()) return d;
-        std::vector<index_t> idx(static_cast<std::size_t>(n));
-        std::iota(idx.begin(), idx.end(), index_t{0});
-        return d.subset(idx);
-    };
     const search_space space = darts_space({.name = "darts_fmnist", .input = {28, 28, 1},
                                             .channels = args.integer("channels"),
                                             .cells = static_cast<int>(args.integer("cells"))});
-    const auto [w_data, a_data] = first_n(train, quick ? 512 : args.integer("search-samples")).split(0.5, seed);
+    const auto [w_data, a_data] = train.first(quick ? 512 : args.integer("search-samples")).split(0.5, seed);
     search_options o = darts_defaults();
     o.epochs = quick ? 1 : args.integer("search-epochs");
     o.batch_size = args.integer("batch");
@@ -70,7 +64,7 @@ int run(int argc, char** argv) {
     recipe.epochs = quick ? 1 : args.integer("epochs");
     recipe.seed = seed;
     const auto result =
-        retrain_and_report(space, outcome, first_n(train, quick ? 2000 : args.integer("train-samples")), test, recipe,
+        retrain_and_report(space, outcome, train.first(quick ? 2000 : args.integer("train-samples")), test, recipe,
                            args.str("out"));
     fmt::print(stderr, "darts_search: found {}; test accuracy {:.4f}, {:.3f} ms (batch 1); search {:.0f}s, peak RSS {:.0f} MB\n",
                fmt::join(op_names(space, outcome.arch), " "), result["test_accuracy"].get<double>(),

@@ -17,17 +17,6 @@
 
 using namespace hwnas;
 
-namespace {
-
-dataset first_n(const dataset& d, long long n) {
-    if (n <= 0 || n >= d.size()) return d;
-    std::vector<index_t> idx(static_cast<std::size_t>(n));
-    std::iota(idx.begin(), idx.end(), index_t{0});
-    return d.subset(idx);
-}
-
-}  // namespace
-
 int run(int argc, char** argv) {
     cli args("fbnet_search", "differentiable search of the fbnet_fmnist space on Fashion-MNIST, then retraining");
     args.option("out", "", "output directory", true)
@@ -65,7 +54,7 @@ int run(int argc, char** argv) {
         outcome.search_peak_rss_mb = peak_rss_mb();
     } else {
         const auto [w_data, a_data] =
-            first_n(train, quick ? 1024 : args.integer("search-samples")).split(method == "darts" ? 0.5 : 0.8, seed);
+            train.first(quick ? 1024 : args.integer("search-samples")).split(method == "darts" ? 0.5 : 0.8, seed);
         search_options o = method == "fbnet" ? fbnet_defaults() : method == "proxyless" ? proxyless_defaults() : darts_defaults();
         o.epochs = quick ? 2 : args.integer("search-epochs");
         o.warmup_epochs = method == "fbnet" ? (quick ? 1 : args.integer("warmup")) : 0;
@@ -92,7 +81,7 @@ int run(int argc, char** argv) {
     train_recipe recipe;
     recipe.epochs = quick ? 1 : args.integer("epochs");
     recipe.seed = seed;
-    const dataset retrain = first_n(train, quick ? 2000 : args.integer("train-samples"));
+    const dataset retrain = train.first(quick ? 2000 : args.integer("train-samples"));
     const auto result = retrain_and_report(space, outcome, retrain, test, recipe, args.str("out"));
     fmt::print(stderr, "fbnet_search: {} found {} ({:.2f} M MACs); test accuracy {:.4f}, {:.3f} ms (batch 1); search "
                "{:.0f}s, peak RSS {:.0f} MB\n",

@@ -33,13 +33,6 @@ struct settings {
     bool compare = false;
 };
 
-dataset first_n(const dataset& d, index_t n) {
-    if (n <= 0 || n >= d.size()) return d;
-    std::vector<index_t> idx(static_cast<std::size_t>(n));
-    std::iota(idx.begin(), idx.end(), index_t{0});
-    return d.subset(idx);
-}
-
 // Everything the stages share.
 struct job {
     settings s;
@@ -52,19 +45,22 @@ struct job {
 
     feature_shape input() const { return space.input_shape(); }
 
-    // Median (by default) latency at batch 1 on the latency thread count.
+    // f() on the latency thread count, then back to the training threads.
+    template <class F>
+    double measuring(F&& f) const {
+        set_num_threads(s.latency_threads);
+        const double ms = f();
+        set_num_threads(s.threads);
+        return ms;
+    }
+    // Median latency at batch 1 on the latency thread count.
     double latency_of(module& m) const {
-        set_num_threads(s.latency_threads);
-        const double ms = profile_module(m, input(), s.profile).t.median_ms;
-        set_num_threads(s.threads);
-        return ms;
+        return measuring([&] { return profile_module(m, input(), s.profile).t.median_ms; });
     }
-    double latency_of(const architecture& a) const {
-        set_num_threads(s.latency_threads);
-        const double ms = profile_network(space, a, s.profile).t.median_ms;
-        set_num_threads(s.threads);
-        return ms;
+    double latency_of(const search_space& sp, const architecture& a) const {
+        return measuring([&] { return profile_network(sp, a, s.profile).t.median_ms; });
     }
+    double latency_of(const architecture& a) const { return latency_of(space, a); }
 
     // Trains net (from its current weights) with the shared recipe; dir holds its checkpoint and epochs.csv.
     json train_and_measure(module& net, const std::string& name, double macs, const fs::path& dir) const {
@@ -242,12 +238,7 @@ json stage_random(job& j, double budget_ms, std::int64_t i) {
 json stage_width(job& j, const architecture& start, double budget_ms) {
     const dag_config base = gram_fmnist_config();
     const budget_search_result r = search_width_multiplier(
-        [&](double m) {
-            set_num_threads(j.s.latency_threads);
-            const double ms = profile_network(dag_space(scale_widths(base, m)), start, j.s.profile).t.median_ms;
-            set_num_threads(j.s.threads);
-            return ms;
-        },
+        [&](double m) { return j.latency_of(dag_space(scale_widths(base, m)), start); },
         budget_ms);
     const search_space scaled = dag_space(scale_widths(base, r.x));
     rng init(j.s.seed);
@@ -312,7 +303,7 @@ json stage_classic(job& j, const std::string& method, double budget_ms) {
 // candidates another at the same node dominates (faster by 2 standard errors,
 // at least as accurate): the reduced space for this device.
 json stage_blocks(job& j, gram_run& g) {
-    const dataset val = first_n(j.search_a, 2000);
+    const dataset val = j.search_a.first(2000);
     block_profile_options o;
     o.samples = 80;
     o.seed = j.s.seed;
@@ -494,9 +485,9 @@ int run(int argc, char** argv) {
     // Data: normalized once with the training set's statistics, so the search, fine-tuning and evaluation agree.
     const dataset full_train = load_fashion_mnist(args.str("data"), true);
     const channel_stats stats = compute_channel_stats(full_train);
-    j.train = normalize(first_n(full_train, s.train_samples), stats);
+    j.train = normalize(full_train.first(s.train_samples), stats);
     j.test = normalize(load_fashion_mnist(args.str("data"), false), stats);
-    std::tie(j.search_w, j.search_a) = normalize(first_n(full_train, s.search_samples), stats).split(0.5, s.seed);
+    std::tie(j.search_w, j.search_a) = normalize(full_train.first(s.search_samples), stats).split(0.5, s.seed);
     j.recipe.epochs = s.epochs;
     j.recipe.seed = s.seed;
     j.recipe.normalize = false;

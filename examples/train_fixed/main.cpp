@@ -35,13 +35,8 @@ int run(int argc, char** argv) {
     const std::filesystem::path out = args.str("out");
     std::filesystem::create_directories(out);
 
-    dataset train = load_fashion_mnist(args.str("data"), true);
+    const dataset train = load_fashion_mnist(args.str("data"), true).first(args.integer("train-samples"));
     const dataset test = load_fashion_mnist(args.str("data"), false);
-    if (const auto n = args.integer("train-samples"); n > 0) {
-        std::vector<index_t> first(static_cast<std::size_t>(std::min<index_t>(n, train.size())));
-        std::iota(first.begin(), first.end(), index_t{0});
-        train = train.subset(first);
-    }
 
     train_recipe recipe;
     recipe.epochs = args.integer("epochs");

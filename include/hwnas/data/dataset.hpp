@@ -116,6 +116,14 @@ public:
         return counts;
     }
 
+    // The first n samples (all of them when n <= 0 or n >= size()): the examples' --*-samples flags.
+    dataset first(index_t n) const {
+        if (n <= 0 || n >= size()) return *this;
+        std::vector<index_t> idx(static_cast<std::size_t>(n));
+        std::iota(idx.begin(), idx.end(), index_t{0});
+        return subset(idx);
+    }
+
     // The samples at `indices`, in that order (repeats allowed).
     dataset subset(std::span<const index_t> indices) const {
         for (std::size_t k = 0; k < indices.size(); ++k)
