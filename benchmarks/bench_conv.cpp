@@ -2,7 +2,8 @@
 // gradients), in GFLOP/s; depthwise also in GB/s of compulsory traffic. Each
 // GEMM-type conv is registered next to OpenBLAS sgemm on its equivalent GEMM
 // shape(s) (named sgemm.<op>), at the same thread count. Names:
-// op/HxWxC/bBATCH/tTHREADS/mode, C the block input channels, 6c expanded.
+// op/HxWxC/bBATCH/tTHREADS/mode, C the block input channels, 6c expanded
+// (shapes and settings: shapes.hpp).
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -14,6 +15,8 @@
 #include <hwnas/core/parallel.hpp>
 #include <hwnas/core/rng.hpp>
 #include <hwnas/ops/conv2d.hpp>
+
+#include "shapes.hpp"
 
 namespace {
 
@@ -86,42 +89,37 @@ void run_sgemm(benchmark::State& st, int m, int n, int k, int groups, int thread
 }
 
 const bool registered = [] {
-    struct input {
-        index_t side, c;
-    };
-    for (const input in : {input{28, 16}, input{56, 24}})
-        for (const index_t batch : {1, 64})
-            for (const int threads : {1, 2})
-                for (const bool backward : {false, true}) {
-                    const index_t c = in.c, e = 6 * in.c, hw = in.side * in.side;
-                    const int m = static_cast<int>(batch * hw);
-                    const std::string tag = fmt::format("{}x{}x{}/b{}/t{}/{}", in.side, in.side, c, batch, threads,
-                                                        backward ? "fwd_bwd" : "fwd");
-                    const shape x{batch, in.side, in.side, c}, xe{batch, in.side, in.side, e};
-                    auto conv = [&](const std::string& name, shape xs, shape ws, conv2d_params p) {
-                        benchmark::RegisterBenchmark((name + "/" + tag).c_str(), [=](benchmark::State& st) {
-                            run_conv(st, xs, ws, p, threads, backward);
-                        })->UseRealTime()->Unit(benchmark::kMicrosecond);
-                    };
-                    auto sgemm = [&](const std::string& name, int mm, index_t n, index_t k, int groups) {
-                        benchmark::RegisterBenchmark(("sgemm." + name + "/" + tag).c_str(), [=](benchmark::State& st) {
-                            run_sgemm(st, mm, static_cast<int>(n), static_cast<int>(k), groups, threads, backward);
-                        })->UseRealTime()->Unit(benchmark::kMicrosecond);
-                    };
-                    conv("conv3x3", x, {3, 3, c, c}, {.padding = 1});
-                    sgemm("conv3x3", m, c, 9 * c, 1);
-                    conv("pointwise_expand", x, {1, 1, c, e}, {});
-                    sgemm("pointwise_expand", m, e, c, 1);
-                    conv("pointwise_project", xe, {1, 1, e, c}, {});
-                    sgemm("pointwise_project", m, c, e, 1);
-                    conv("grouped_pointwise_g2", x, {1, 1, c / 2, e}, {.groups = 2});
-                    sgemm("grouped_pointwise_g2", m, e / 2, c / 2, 2);
-                    for (const index_t k : {3, 5})
-                        for (const index_t s : {1, 2})
-                            for (const index_t ch : {c, e})
-                                conv(fmt::format("depthwise_k{}s{}_{}", k, s, ch == c ? "c" : "6c"),
-                                     ch == c ? x : xe, {k, k, 1, ch}, {.stride = s, .padding = k / 2, .groups = ch});
-                }
+    for (const bench::activation in : bench::activations)
+        for (const bench::setting set : bench::settings)
+            for (const bool backward : {false, true}) {
+                const index_t c = in.c, e = 6 * in.c, batch = set.batch;
+                const int m = static_cast<int>(batch * in.side * in.side), threads = set.threads;
+                const std::string tag = fmt::format("{}/{}/{}", in.str(), set.str(), backward ? "fwd_bwd" : "fwd");
+                const shape x{batch, in.side, in.side, c}, xe{batch, in.side, in.side, e};
+                auto conv = [&](const std::string& name, shape xs, shape ws, conv2d_params p) {
+                    benchmark::RegisterBenchmark((name + "/" + tag).c_str(), [=](benchmark::State& st) {
+                        run_conv(st, xs, ws, p, threads, backward);
+                    })->UseRealTime()->Unit(benchmark::kMicrosecond);
+                };
+                auto sgemm = [&](const std::string& name, int mm, index_t n, index_t k, int groups) {
+                    benchmark::RegisterBenchmark(("sgemm." + name + "/" + tag).c_str(), [=](benchmark::State& st) {
+                        run_sgemm(st, mm, static_cast<int>(n), static_cast<int>(k), groups, threads, backward);
+                    })->UseRealTime()->Unit(benchmark::kMicrosecond);
+                };
+                conv("conv3x3", x, {3, 3, c, c}, {.padding = 1});
+                sgemm("conv3x3", m, c, 9 * c, 1);
+                conv("pointwise_expand", x, {1, 1, c, e}, {});
+                sgemm("pointwise_expand", m, e, c, 1);
+                conv("pointwise_project", xe, {1, 1, e, c}, {});
+                sgemm("pointwise_project", m, c, e, 1);
+                conv("grouped_pointwise_g2", x, {1, 1, c / 2, e}, {.groups = 2});
+                sgemm("grouped_pointwise_g2", m, e / 2, c / 2, 2);
+                for (const index_t k : {3, 5})
+                    for (const index_t s : {1, 2})
+                        for (const index_t ch : {c, e})
+                            conv(fmt::format("depthwise_k{}s{}_{}", k, s, ch == c ? "c" : "6c"), ch == c ? x : xe,
+                                 {k, k, 1, ch}, {.stride = s, .padding = k / 2, .groups = ch});
+            }
     return true;
 }();
 

@@ -1,4 +1,4 @@
-// Batch norm (+ fused ReLU, training mode) and max/avg pooling, forward and
+// Batch norm (+ fused ReLU; inference, training) and max/avg pooling, forward and
 // forward + backward, at batch 1 and 64 on MobileNet-like activations.
 // The "bytes" rate counts every tensor the op reads or writes once: x and y
 // forward; x, y, dy and dx (and max pool's int32 argmax) forward + backward.
@@ -11,6 +11,8 @@
 #include <hwnas/ops/cases/common.hpp>
 #include <hwnas/ops/pool.hpp>
 
+#include "shapes.hpp"
+
 namespace {
 
 using hwnas::index_t;
@@ -22,9 +24,8 @@ hwnas::shape input_shape(const benchmark::State& st) {
 
 void shapes(benchmark::internal::Benchmark* b) {
     b->ArgNames({"N", "H", "W", "C", "threads"});
-    for (int threads : {1, 2})
-        for (index_t n : {1, 64})
-            for (auto [h, c] : {std::pair<index_t, index_t>{56, 24}, {28, 16}, {14, 64}}) b->Args({n, h, h, c, threads});
+    for (const bench::setting set : bench::settings)
+        for (const bench::activation in : bench::activations) b->Args({set.batch, in.side, in.side, in.c, set.threads});
     b->UseRealTime();
 }
 
@@ -33,8 +34,11 @@ void report_bytes(benchmark::State& st, double bytes) {
                                               benchmark::Counter::kIsRate);
 }
 
-template <bool Backward>
+// Training: batch statistics (and running-statistic update); inference: running
+// statistics folded into one scale and shift, fused with the ReLU.
+template <bool Training, bool Backward>
 void bm_batch_norm_relu(benchmark::State& st) {
+    static_assert(Training || !Backward);
     hwnas::set_num_threads(static_cast<int>(st.range(4)));
     const hwnas::shape s = input_shape(st);
     const index_t c = s[3];
@@ -44,7 +48,7 @@ void bm_batch_norm_relu(benchmark::State& st) {
     const hwnas::tensor gy = hwnas::cases::uniform(g, s);
     hwnas::tensor rm = hwnas::tensor::zeros({c}), rv = hwnas::tensor::ones({c});
     for (auto _ : st) {
-        hwnas::var y = hwnas::batch_norm(x, gamma, beta, rm, rv, true, 0.1f, 1e-5f, hwnas::activation::relu);
+        hwnas::var y = hwnas::batch_norm(x, gamma, beta, rm, rv, Training, 0.1f, 1e-5f, hwnas::activation::relu);
         if constexpr (Backward) {
             hwnas::backward(y, gy);
             x.zero_grad();
@@ -81,8 +85,9 @@ void bm_pool(benchmark::State& st) {
 
 }  // namespace
 
-BENCHMARK(bm_batch_norm_relu<false>)->Apply(shapes);
-BENCHMARK(bm_batch_norm_relu<true>)->Apply(shapes);
+BENCHMARK_TEMPLATE(bm_batch_norm_relu, false, false)->Apply(shapes);
+BENCHMARK_TEMPLATE(bm_batch_norm_relu, true, false)->Apply(shapes);
+BENCHMARK_TEMPLATE(bm_batch_norm_relu, true, true)->Apply(shapes);
 BENCHMARK_TEMPLATE(bm_pool, true, false, 3, 1, 1)->Apply(shapes);
 BENCHMARK_TEMPLATE(bm_pool, true, true, 3, 1, 1)->Apply(shapes);
 BENCHMARK_TEMPLATE(bm_pool, true, false, 3, 2, 1)->Apply(shapes);

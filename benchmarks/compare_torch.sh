@@ -3,7 +3,8 @@
 # on the four workloads of shared/bench/torch_reference.py, at 2 threads.
 # hwnas and both PyTorch configurations (default; best = channels-last with
 # raised glibc malloc thresholds) run alternately, ROUNDS times, so machine
-# drift hits all three alike; the table shows medians over rounds and ratios.
+# drift hits all three alike. Each side reports the median of 25 steps after 5
+# warm-up steps; the table shows the median over rounds of those, and ratios.
 # Usage: bash benchmarks/compare_torch.sh [ROUNDS] (default 3). Output also in build-bench/compare/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/setup.sh"
@@ -18,8 +19,8 @@ out=build-bench/compare
 mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
   echo "compare_torch: round $r/$rounds" >&2
-  build-bench/benchmarks/hwnas_bench --benchmark_filter='train_step_.*/threads:2' --benchmark_min_time=2 \
-    --benchmark_repetitions=1 --benchmark_format=json --benchmark_out="$out/hwnas_$r.json" >&2
+  build-bench/benchmarks/hwnas_bench --benchmark_filter='train_step_.*/threads:2' \
+    --benchmark_format=json --benchmark_out="$out/hwnas_$r.json" >&2
   /usr/bin/python3 "$ref" --threads 2 --json "$out/torch_default_$r.json" >&2
   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184 \
     /usr/bin/python3 "$ref" --threads 2 --channels-last --json "$out/torch_best_$r.json" >&2
@@ -32,7 +33,7 @@ hw, td, tb = {k: [] for k in keys}, {k: [] for k in keys}, {k: [] for k in keys}
 for r in range(1, rounds + 1):
     for b in json.load(open(f"{out}/hwnas_{r}.json"))["benchmarks"]:
         k = b["name"].split("train_step_")[1][0]
-        hw[k].append(b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e6)
+        hw[k].append(b["step_median_ms"])
     for dst, name in ((td, "torch_default"), (tb, "torch_best")):
         for res in json.load(open(f"{out}/{name}_{r}.json"))["results"]:
             k = res["name"][1]
