@@ -1,7 +1,8 @@
 // train_fixed: trains a fixed MobileNetV2-style network on Fashion-MNIST with
-// the shared recipe, measures it, and writes DIR/result.json, DIR/epochs.csv
-// and DIR/architecture.json. A killed run started again with the same --out
-// resumes from DIR/checkpoint.bin.
+// the shared recipe, or with --arch any architecture JSON the search examples
+// write (the space named in the file), measures it, and writes
+// DIR/result.json, DIR/epochs.csv and DIR/architecture.json. A killed run
+// started again with the same --out resumes from DIR/checkpoint.bin.
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
@@ -9,9 +10,13 @@
 #include <hwnas/data/fashion_mnist.hpp>
 #include <hwnas/io/atomic_file.hpp>
 #include <hwnas/io/cli.hpp>
+#include <hwnas/io/json.hpp>
 #include <hwnas/latency/measure.hpp>
 #include <hwnas/nn/mobilenet.hpp>
 #include <hwnas/nn/train.hpp>
+#include <hwnas/space/architecture_json.hpp>
+#include <hwnas/space/presets.hpp>
+#include <hwnas/supernet/derive.hpp>
 
 using namespace hwnas;
 
@@ -22,9 +27,12 @@ int run(int argc, char** argv) {
         .option("batch", "128", "batch size")
         .option("lr", "0.1", "peak learning rate (SGD, Nesterov momentum 0.9, cosine schedule)")
         .option("weight-decay", "5e-5", "weight decay")
-        .option("width", "1.0", "width multiplier")
+        .option("width", "1.0", "width multiplier (of the MobileNetV2-style network)")
+        .option("arch", "", "architecture JSON of a preset space (architecture.json of a search example) to train "
+                "instead of the MobileNetV2-style network")
         .option("seed", "0", "seed for weights, data order and augmentation")
-        .option("threads", "2", "threads")
+        .option("threads", "2", "threads for training")
+        .option("latency-threads", "1", "threads for the batch-1 latency measurement")
         .option("train-samples", "0", "use only the first N training images (0: all 60000)")
         .option("data", default_fashion_mnist_dir(), "Fashion-MNIST directory");
     if (!args.parse(argc, argv)) {
@@ -45,10 +53,21 @@ int run(int argc, char** argv) {
     recipe.weight_decay = static_cast<float>(args.real("weight-decay"));
     recipe.seed = static_cast<std::uint64_t>(args.integer("seed"));
 
-    mobilenet_config config = mobilenet_v2_small();
-    config.width = static_cast<float>(args.real("width"));
     rng init(recipe.seed);
-    auto net = make_mobilenet(config, init);
+    std::shared_ptr<module> net;
+    nlohmann::json arch;
+    if (const std::string file = args.str("arch"); !file.empty()) {
+        arch = read_json(file);
+        require(arch.is_object() && arch.contains("space") && arch["space"].is_string(),
+                "train_fixed: {} has no \"space\" name; expected the architecture JSON of a search example", file);
+        const search_space space = preset_space(arch["space"].get<std::string>());
+        net = derive_network(space, architecture_from_json(space, arch), init);
+    } else {
+        mobilenet_config config = mobilenet_v2_small();
+        config.width = static_cast<float>(args.real("width"));
+        net = make_mobilenet(config, init);
+        arch = to_json(config);
+    }
     const shape one{1, train.height(), train.width(), train.channels()};
     fmt::print(stderr, "train_fixed: {} parameters, {:.2f} M MACs per image, {} training / {} test images\n",
                net->num_parameters(), net->macs(one) / 1e6, train.size(), test.size());
@@ -59,13 +78,13 @@ int run(int argc, char** argv) {
     write_file_atomically(out / "epochs.csv", epochs_csv(res.history));
 
     net->eval();
+    set_num_threads(static_cast<int>(args.integer("latency-threads")));
     const timing lat = [&] {
         no_grad guard;
         const var x(tensor::zeros(one));
         return measure([&] { net->forward(x); }, 10, 50);
     }();
     const machine_info machine = describe_machine();
-    const nlohmann::json arch = to_json(config);
     write_file_atomically(out / "architecture.json", arch.dump(2));
     const nlohmann::json result = {
         {"example", "train_fixed"},

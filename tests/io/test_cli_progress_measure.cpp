@@ -1,3 +1,7 @@
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include <hwnas/io/cli.hpp>
@@ -32,6 +36,18 @@ TEST_CASE("cli parses options and flags and names bad ones") {
     CHECK(d.usage().find("--lr V") != std::string::npos);
 }
 
+TEST_CASE("cli reads comma-separated number lists and names a bad one") {
+    cli c("prog", "test program");
+    c.option("lambdas", "0,0.5,2", "weights");
+    const char* ok[] = {"prog"};
+    REQUIRE(c.parse(1, ok));
+    CHECK(c.reals("lambdas") == std::vector<double>{0, 0.5, 2});
+    const char* bad[] = {"prog", "--lambdas", "1,,2"};
+    REQUIRE(c.parse(3, bad));
+    CHECK_THROWS_WITH_AS(c.reals("lambdas"), "prog: option --lambdas expects comma-separated numbers, got '1,,2'",
+                         config_error);
+}
+
 TEST_CASE("durations read like a person would write them") {
     CHECK(format_duration(3.25) == "3.2s");
     CHECK(format_duration(125) == "2m05s");
@@ -50,6 +66,36 @@ TEST_CASE("measure reports ordered statistics with the thread count") {
                          "measure: got 0 runs and 0 warm-up runs, expected runs >= 1, warm-up >= 0", config_error);
     CHECK(describe_machine().logical_cpus >= 1);
     CHECK(peak_rss_mb() > 0);
+}
+
+TEST_CASE("the peak resident memory resets to the current one") {
+    {
+        std::vector<char> big(std::size_t{64} << 20, 1);  // 64 MiB, touched
+        CHECK(current_rss_mb() >= 64);
+    }
+    if (reset_peak_rss()) {
+        // After the reset the peak is the resident memory then, not the 64 MiB above it.
+        CHECK(peak_rss_mb() < current_rss_mb() + 32);
+    }
+    CHECK(peak_rss_mb() >= current_rss_mb() - 1);
+}
+
+TEST_CASE("measure_interleaved rotates the order and summarizes per-round medians") {
+    std::vector<int> order;
+    std::vector<std::function<void()>> fs{
+        [&] { order.push_back(0); },
+        [&] {
+            order.push_back(1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }};
+    const std::vector<timing> t = measure_interleaved(fs, 2, 1, 3);
+    REQUIRE(t.size() == 2);
+    // Round 0: f0 then f1 (4 calls each); round 1: f1 first.
+    CHECK(order == std::vector<int>{0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0});
+    CHECK(t[0].runs == 6);
+    CHECK(t[1].min_ms >= 1.0);  // a sleep of 1 ms cannot measure shorter
+    CHECK(t[0].median_ms < t[1].median_ms);
+    CHECK_THROWS_WITH_AS(measure_interleaved(fs, 0), "measure_interleaved: got 0 rounds, expected >= 1", config_error);
 }
 
 }  // namespace test_cli_progress_measure

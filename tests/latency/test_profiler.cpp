@@ -7,6 +7,7 @@
 
 #include <hwnas/latency/lut.hpp>
 #include <hwnas/latency/profiler.hpp>
+#include <hwnas/nn/layers.hpp>
 #include <hwnas/space/encoding.hpp>
 #include <hwnas/space/presets.hpp>
 
@@ -64,6 +65,21 @@ TEST_CASE("profiler statistics are ordered and carry the machine") {
                          config_error);
     CHECK_THROWS_WITH_AS(profile_network(s, architecture{{0, 0}, {}}, {.batch = 0}),
                          "profile: batch 0, expected >= 1", config_error);
+}
+
+TEST_CASE("modules measured interleaved keep their order and their size ranking") {
+    rng gen(1);
+    conv_bn_act small(8, 8, 1, gen), big(8, 256, 3, gen);
+    const std::vector<profile_result> r =
+        profile_modules_interleaved({&small, &big}, {16, 16, 8}, {.batch = 1, .warmup = 1, .runs = 3}, 4);
+    REQUIRE(r.size() == 2);
+    check_sane(r[0], 12);
+    check_sane(r[1], 12);
+    CHECK(r[0].what == "conv_bn_act at [16,16,8]");
+    // 288x the MACs: no machine noise reverses that ranking.
+    CHECK(r[0].t.median_ms < r[1].t.median_ms);
+    CHECK_THROWS_WITH_AS(profile_modules_interleaved({&small, nullptr}, {16, 16, 8}),
+                         "profile_modules_interleaved: module 1 of 2 is null", config_error);
 }
 
 TEST_CASE("timing statistics are picked by name") {

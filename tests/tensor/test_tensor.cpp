@@ -21,6 +21,21 @@ TEST_CASE("tensor storage is zeroed, contiguous and 64-byte aligned") {
     CHECK(t[119] == 7);
 }
 
+TEST_CASE("tensor memory counts live buffers and their peak") {
+    const tensor_memory before = tensor_memory_usage();
+    {
+        const tensor big = tensor::uninitialized({1 << 20});  // 4 MiB
+        const tensor copy = big;                              // shares the buffer: no more memory
+        const tensor_memory during = tensor_memory_usage();
+        CHECK(during.in_use_bytes == before.in_use_bytes + (std::size_t{4} << 20));
+        CHECK(during.peak_bytes >= during.in_use_bytes);
+    }
+    CHECK(tensor_memory_usage().in_use_bytes == before.in_use_bytes);
+    CHECK(tensor_memory_usage().peak_bytes >= before.in_use_bytes + (std::size_t{4} << 20));
+    reset_tensor_memory_peak();
+    CHECK(tensor_memory_usage().peak_bytes == before.in_use_bytes);
+}
+
 TEST_CASE("copies share storage, clone does not") {
     tensor a = tensor::full({3}, 1.0f);
     tensor b = a;

@@ -2,6 +2,7 @@
 // A small command-line parser for the examples: --name value and --flag
 // options, declared with defaults and help text; unknown options and bad
 // values are config_errors that name the option.
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <map>
@@ -77,6 +78,22 @@ public:
     bool flag_set(const std::string& name) const { return get(name).value == "1"; }
     long long integer(const std::string& name) const { return number<long long>(name); }
     double real(const std::string& name) const { return number<double>(name); }
+    // A comma-separated list of numbers, e.g. --lambdas 0,0.1,1.
+    std::vector<double> reals(const std::string& name) const {
+        const std::string& v = get(name).value;
+        std::vector<double> out;
+        for (std::size_t at = 0; at <= v.size();) {
+            const std::size_t end = std::min(v.find(',', at), v.size());
+            double x = 0;
+            auto [p, ec] = std::from_chars(v.data() + at, v.data() + end, x);
+            if (ec != std::errc() || p != v.data() + end || end == at)
+                throw config_error(fmt::format("{}: option --{} expects comma-separated numbers, got '{}'", program_,
+                                               name, v));
+            out.push_back(x);
+            at = end + 1;
+        }
+        return out;
+    }
 
 private:
     struct opt {

@@ -324,4 +324,37 @@ inline latency_lut calibrated(latency_lut l, const lut_calibration& c) {
     return l;
 }
 
+// A table of s built on this CPU (build_lut) and calibrated to whole
+// networks: `fit` architectures sampled with gen measured end to end fit the
+// calibration, `check` more are held out to score it.
+struct calibrated_lut {
+    latency_lut isolated, fitted;
+    lut_calibration calibration;
+    std::vector<double> check_measured, check_predicted;  // the held-out architectures, by fitted.of
+};
+
+inline calibrated_lut build_calibrated_lut(const search_space& s, const lut_options& o, rng& gen, int fit = 16,
+                                           int check = 8,
+                                           const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+    require(fit >= 2 && check >= 0, "build_calibrated_lut: {} fitting and {} held-out architectures, expected >= 2 "
+            "and >= 0", fit, check);
+    calibrated_lut r;
+    r.isolated = build_lut(s, o, progress);
+    std::vector<architecture> archs;
+    std::vector<double> measured;
+    for (int i = 0; i < fit + check; ++i) {
+        archs.push_back(sample_architecture(s, gen));
+        measured.push_back(pick(profile_network(s, archs.back(), o.profile).t, o.stat));
+    }
+    const auto nf = static_cast<std::size_t>(fit);
+    r.calibration = fit_lut_calibration(r.isolated, s, {archs.data(), nf}, {measured.data(), nf});
+    r.fitted = calibrated(r.isolated, r.calibration);
+    const cost_table table = to_cost_table(r.fitted, &s);
+    for (std::size_t i = nf; i < archs.size(); ++i) {
+        r.check_measured.push_back(measured[i]);
+        r.check_predicted.push_back(table.of(archs[i]));
+    }
+    return r;
+}
+
 }  // namespace hwnas

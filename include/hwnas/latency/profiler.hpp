@@ -88,6 +88,31 @@ inline profile_result profile_module(module& m, const feature_shape& in, const p
     return detail::profile_calls(fmt::format("{} at {}", m.type_name(), in.str()), o, [&] { (void)m.forward(x); });
 }
 
+// Several modules at the same input shape, measured against each other
+// (measure_interleaved: `rounds` rounds of o.warmup + o.runs calls each, the
+// order rotating): the way to compare networks at equal latency on a machine
+// whose speed drifts from minute to minute. A result's timing summarizes its
+// per-round medians; every module is switched to eval mode.
+inline std::vector<profile_result> profile_modules_interleaved(const std::vector<module*>& ms, const feature_shape& in,
+                                                               const profile_options& o = {}, int rounds = 10) {
+    detail::check_profile_options(o);
+    rng gen(o.seed);
+    const var x = detail::profile_input(in, o.batch, gen);
+    std::vector<std::function<void()>> calls;
+    for (module* m : ms) {
+        require(m != nullptr, "profile_modules_interleaved: module {} of {} is null", calls.size(), ms.size());
+        m->eval();
+        calls.push_back([m, &x] { (void)m->forward(x); });
+    }
+    no_grad guard;
+    const std::vector<timing> t = measure_interleaved(calls, rounds, o.warmup, o.runs);
+    const machine_info machine = describe_machine();
+    std::vector<profile_result> out;
+    for (std::size_t i = 0; i < ms.size(); ++i)
+        out.push_back({fmt::format("{} at {}", ms[i]->type_name(), in.str()), o.batch, t[i], machine});
+    return out;
+}
+
 // Candidate `candidate` of choice point `point` of s, run once at every site
 // of the choice point (each with its own input shape) per timed call. A
 // candidate whose kind outputs zeros (`none`) costs nothing and times an empty call.

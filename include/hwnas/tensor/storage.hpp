@@ -3,12 +3,14 @@
 // same activation sizes every step; returning them to glibc would unmap and
 // re-fault large blocks each step (the cost PyTorch avoids with raised malloc
 // thresholds). Under AddressSanitizer the cache is off so misuse stays visible.
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace hwnas {
@@ -37,8 +39,10 @@ public:
 
     void* acquire(std::size_t bytes) {
         bytes = rounded(bytes == 0 ? 1 : bytes);
+        std::lock_guard lock(mutex_);
+        in_use_ += bytes;
+        peak_ = std::max(peak_, in_use_);
         if (buffer_cache_enabled) {
-            std::lock_guard lock(mutex_);
             auto it = free_.find(bytes);
             if (it != free_.end() && !it->second.empty()) {
                 void* p = it->second.back();
@@ -48,14 +52,18 @@ public:
             }
         }
         void* p = std::aligned_alloc(tensor_alignment, bytes);
-        if (!p) throw std::bad_alloc();
+        if (!p) {
+            in_use_ -= bytes;
+            throw std::bad_alloc();
+        }
         return p;
     }
 
     void release(void* p, std::size_t bytes) {
         bytes = rounded(bytes == 0 ? 1 : bytes);
+        std::lock_guard lock(mutex_);
+        in_use_ -= bytes;
         if (buffer_cache_enabled) {
-            std::lock_guard lock(mutex_);
             if (cached_bytes_ + bytes <= limit_bytes_) {
                 free_[bytes].push_back(p);
                 cached_bytes_ += bytes;
@@ -78,11 +86,20 @@ public:
         std::lock_guard lock(mutex_);
         return cached_bytes_;
     }
+    std::pair<std::size_t, std::size_t> in_use_and_peak() const {
+        std::lock_guard lock(mutex_);
+        return {in_use_, peak_};
+    }
+    void reset_peak() {
+        std::lock_guard lock(mutex_);
+        peak_ = in_use_;
+    }
 
 private:
     mutable std::mutex mutex_;
     std::unordered_map<std::size_t, std::vector<void*>> free_;
     std::size_t cached_bytes_ = 0;
+    std::size_t in_use_ = 0, peak_ = 0;  // bytes of live tensor buffers, and their peak
     std::size_t limit_bytes_ = std::size_t{4} << 30;
 };
 
@@ -97,5 +114,18 @@ inline std::shared_ptr<float[]> allocate_floats(std::size_t n) {
 
 // Returns cached, unused tensor memory to the system.
 inline void release_cached_memory() { detail::buffer_cache::instance().trim(); }
+
+// Bytes held by live tensor buffers now, and at most since the start or the
+// last reset_tensor_memory_peak(): the memory a phase of work needs for its
+// tensors, which the process's resident size cannot show once freed memory
+// is reused.
+struct tensor_memory {
+    std::size_t in_use_bytes = 0, peak_bytes = 0;
+};
+inline tensor_memory tensor_memory_usage() {
+    const auto [in_use, peak] = detail::buffer_cache::instance().in_use_and_peak();
+    return {in_use, peak};
+}
+inline void reset_tensor_memory_peak() { detail::buffer_cache::instance().reset_peak(); }
 
 }  // namespace hwnas
