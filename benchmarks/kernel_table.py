@@ -3,7 +3,7 @@
 
 Convolutions: GFLOP/s beside OpenBLAS sgemm on the same GEMM shape (ratio);
 depthwise: GB/s beside the measured triad bandwidth at the same thread count;
-the MBConv block, batch norm and pooling: their own rates.
+the MBConv block (GFLOP/s), batch norm and pooling (GB/s): their own rates.
 Usage: kernel_table.py BENCH.json > table.md
 """
 import json
@@ -27,6 +27,7 @@ def rate(b, key):
 conv_rows = defaultdict(dict)
 dw_rows = []
 block_rows = []
+other_rows = []
 for name, b in by_name.items():
     parts = name.split("/")
     if name.startswith("sgemm."):
@@ -41,6 +42,8 @@ for name, b in by_name.items():
                         triad.get(threads, float("nan"))))
     elif parts[0].startswith("mbconv"):
         block_rows.append((parts[1], parts[2], parts[3], parts[4], b["real_time"], b["time_unit"], rate(b, "GFLOP/s")))
+    elif parts[0].startswith("bm_"):
+        other_rows.append((name, b["real_time"], b["time_unit"], rate(b, "bytes")))
 
 if triad:
     print("Memory bandwidth (triad a = b + s*c, 3 x 128 MiB): " +
@@ -67,3 +70,10 @@ if block_rows:
     print("|---|---|---|---|---|")
     for shape, b, t, mode, tm, unit, g in block_rows:
         print(f"| {shape} | {b}/{t} | {mode} | {tm:.1f} {unit} | {g:.1f} |")
+
+if other_rows:
+    print("\nBatch norm and pooling (bytes: every tensor read or written once):\n")
+    print("| benchmark | time | GB/s |")
+    print("|---|---|---|")
+    for name, tm, unit, gb in other_rows:
+        print(f"| {name} | {tm:.1f} {unit} | {gb:.1f} |")
