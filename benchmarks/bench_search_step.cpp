@@ -5,6 +5,11 @@
 // every candidate, ProxylessNAS two sampled paths, GRAM one sampled sub-graph.
 // 3 untimed steps first; the cost model is the MACs table (the memory and the
 // time of a step do not depend on which table it is).
+// one_path is the reference a single-path method is judged by: one training
+// step (forward, backward, SGD) of the standalone network of the space's
+// largest path (every edge on, at every choice the candidate with the most
+// MACs), batch 64, the memory a path's activations and gradients need.
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -59,7 +64,40 @@ void search_step(benchmark::State& st, const std::string& method) {
     st.counters["img/s"] = benchmark::Counter(128, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void one_path_step(benchmark::State& st) {
+    set_num_threads(static_cast<int>(st.range(0)));
+    const search_space space = gram_fmnist();
+    const cost_table cost = macs_cost_table(space);
+    architecture largest;
+    for (const auto& row : cost.table())
+        largest.choices.push_back(static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin()));
+    largest.edges.assign(space.gates().size(), 1);
+    rng g(1);
+    auto net = derive_network(space, largest, g);
+    const dataset d = random_images(64, g);
+    sgd opt(net->parameters(), {.lr = 0.01f, .momentum = 0.9f});
+    const var x(d.images());
+    auto step = [&] {
+        opt.zero_grad();
+        cross_entropy(net->forward(x), d.labels()).backward();
+        opt.step();
+    };
+    for (int i = 0; i < 3; ++i) step();
+    reset_tensor_memory_peak();
+    const std::size_t before = tensor_memory_usage().in_use_bytes;
+    for (auto _ : st) step();
+    st.counters["tensor_peak_MB"] = static_cast<double>(tensor_memory_usage().peak_bytes - before) / (1 << 20);
+    st.counters["img/s"] = benchmark::Counter(64, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 const bool registered = [] {
+    benchmark::RegisterBenchmark("search_step/one_path", one_path_step)
+        ->Arg(1)
+        ->Arg(2)
+        ->ArgName("threads")
+        ->Iterations(12)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
     for (const char* m : {"darts", "fbnet", "proxyless", "gram"})
         benchmark::RegisterBenchmark((std::string("search_step/") + m).c_str(),
                                      [m](benchmark::State& st) { search_step(st, m); })

@@ -3,13 +3,21 @@
 //
 //   profile_space --space NAME --samples N --out DIR [--runs R] [--warmup W]
 //                 [--threads T] [--seed S] [--train-fraction F] [--stat median|p10|min]
+//                 [--passes P]
 //
 // 1. The lookup table of the space (latency/lut.hpp): every (choice point,
 //    candidate) in its real input shape, batch 1, median of R runs; the fixed
 //    part from a few whole networks. Written to DIR/lut.csv (+ lut.csv.json).
 // 2. N architectures drawn uniformly (seeded), each derived and measured end
-//    to end: DIR/measured.csv (arch_id, layer0.., measured_ms (the --stat
-//    statistic), median_ms, p10_ms, p90_ms, min_ms, lut_ms).
+//    to end, in P passes over all N (each pass in a new order, each network
+//    rebuilt): DIR/measured.csv (arch_id, layer0.., measured_ms (the median
+//    over the passes of the --stat statistic), pass1_ms .. passP_ms, and
+//    median_ms, p10_ms, p90_ms, min_ms of the first pass, lut_ms). Passes
+//    spread each architecture's measurements over the run, so the machine's
+//    drift from minute to minute averages out; with P >= 2 metrics.json also
+//    scores one pass as a predictor of another ("repeat"): how far two
+//    measurements of the same architecture agree, the ceiling any predictor
+//    is judged against.
 // 3. The first F * N architectures train the predictors (additive least
 //    squares, MLP, table + learned residual); the rest are held out. The
 //    measured table itself is scored too, unfitted. DIR/metrics.json holds,
@@ -22,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +56,7 @@ using namespace hwnas;
 struct args {
     std::string space, out;
     std::size_t samples = 0;
-    int runs = 15, warmup = 3, threads = 1;
+    int runs = 15, warmup = 3, threads = 1, passes = 1;
     std::uint64_t seed = 0;
     double train_fraction = 0.8;
     timing_stat stat = timing_stat::median;
@@ -65,7 +74,8 @@ std::optional<args> parse_args(int argc, char** argv) {
         .option("threads", "1", "hwnas and OpenBLAS threads")
         .option("seed", "0", "seed of the samples, the weights and the predictors")
         .option("train-fraction", "0.8", "share of the samples that trains the predictors")
-        .option("stat", "median", "timing statistic taken as the latency: median, p10 or min (min resists load)");
+        .option("stat", "median", "timing statistic taken as the latency: median, p10 or min (min resists load)")
+        .option("passes", "1", "passes over all architectures (latency: the median over passes)");
     if (!c.parse(argc, argv)) {
         std::fputs(c.usage().c_str(), stdout);
         return std::nullopt;
@@ -76,18 +86,20 @@ std::optional<args> parse_args(int argc, char** argv) {
     a.stat_name = c.str("stat");
     a.stat = parse_timing_stat(a.stat_name);
     const long long samples = c.integer("samples"), runs = c.integer("runs"), warmup = c.integer("warmup"),
-                    threads = c.integer("threads"), seed = c.integer("seed");
+                    threads = c.integer("threads"), seed = c.integer("seed"), passes = c.integer("passes");
     a.train_fraction = c.real("train-fraction");
     require(samples >= 10 && samples <= 1000000, "--samples {}: expected 10 <= N <= 10^6", samples);
     require(runs >= 1 && runs <= 100000, "--runs {}: expected 1 <= R <= 10^5", runs);
     require(warmup >= 0 && warmup <= 100000, "--warmup {}: expected 0 <= W <= 10^5", warmup);
     require(threads >= 1 && threads <= 1024, "--threads {}: expected 1 <= T <= 1024", threads);
     require(seed >= 0, "--seed {}: expected S >= 0", seed);
+    require(passes >= 1 && passes <= 1000, "--passes {}: expected 1 <= P <= 1000", passes);
     require(a.train_fraction > 0 && a.train_fraction < 1, "--train-fraction {}: expected 0 < F < 1", a.train_fraction);
     a.samples = static_cast<std::size_t>(samples);
     a.runs = static_cast<int>(runs);
     a.warmup = static_cast<int>(warmup);
     a.threads = static_cast<int>(threads);
+    a.passes = static_cast<int>(passes);
     a.seed = static_cast<std::uint64_t>(seed);
     return a;
 }
@@ -121,22 +133,43 @@ int run(const args& a) {
 
     rng gen(a.seed);
     std::vector<architecture> archs;
-    std::vector<double> measured;
+    for (std::size_t i = 0; i < a.samples; ++i) archs.push_back(sample_architecture(s, gen));
+    // pass_ms[p][i]: architecture i in pass p; first[i]: its whole timing in the first pass.
+    std::vector<std::vector<double>> pass_ms(static_cast<std::size_t>(a.passes), std::vector<double>(a.samples));
+    std::vector<timing> first(a.samples);
+    std::vector<std::size_t> order(a.samples);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const progress bar("measure", static_cast<long>(a.samples) * a.passes);
+    for (std::size_t p = 0; p < pass_ms.size(); ++p) {
+        if (p > 0) gen.shuffle(order);
+        for (std::size_t k = 0; k < a.samples; ++k) {
+            const std::size_t i = order[k];
+            const profile_result r = profile_network(s, archs[i], po);
+            pass_ms[p][i] = pick(r.t, a.stat);
+            if (p == 0) first[i] = r.t;
+            const long done = static_cast<long>(p * a.samples + k + 1);
+            if (done % static_cast<long>(std::max<std::size_t>(1, a.samples / 20)) == 0)
+                bar.report(done, fmt::format("pass {}/{}, last {:.3f} ms", p + 1, a.passes, pass_ms[p][i]));
+        }
+    }
+    std::vector<double> measured(a.samples);
     std::vector<std::string> header{"arch_id"};
     for (std::size_t p = 0; p < s.choice_points().size(); ++p) header.push_back(fmt::format("layer{}", p));
-    header.insert(header.end(), {"measured_ms", "median_ms", "p10_ms", "p90_ms", "min_ms", "lut_ms"});
+    header.push_back("measured_ms");
+    for (int p = 0; p < a.passes; ++p) header.push_back(fmt::format("pass{}_ms", p + 1));
+    header.insert(header.end(), {"median_ms", "p10_ms", "p90_ms", "min_ms", "lut_ms"});
     csv_writer out(a.out + "/measured.csv", header);
-    const progress bar("measure", static_cast<long>(a.samples));
     for (std::size_t i = 0; i < a.samples; ++i) {
-        archs.push_back(sample_architecture(s, gen));
-        const profile_result r = profile_network(s, archs.back(), po);
-        measured.push_back(pick(r.t, a.stat));
+        std::vector<double> v;
+        for (const auto& pass : pass_ms) v.push_back(pass[i]);
+        measured[i] = detail::summarize(v).median_ms;
         std::vector<std::string> row{std::to_string(i)};
-        for (int c : archs.back().choices) row.push_back(std::to_string(c));
-        for (double v : {measured.back(), r.t.median_ms, r.t.p10_ms, r.t.p90_ms, r.t.min_ms, lut.of(archs.back())}) row.push_back(csv_writer::cell(v));
+        for (int c : archs[i].choices) row.push_back(std::to_string(c));
+        row.push_back(csv_writer::cell(measured[i]));
+        for (double x : v) row.push_back(csv_writer::cell(x));
+        for (double x : {first[i].median_ms, first[i].p10_ms, first[i].p90_ms, first[i].min_ms, lut.of(archs[i])})
+            row.push_back(csv_writer::cell(x));
         out.write_row(row);
-        if ((i + 1) % std::max<std::size_t>(1, a.samples / 20) == 0 || i + 1 == a.samples)
-            bar.report(static_cast<long>(i + 1), fmt::format("last {:.3f} ms", measured.back()));
     }
     out.close();
 
@@ -164,6 +197,7 @@ int run(const args& a) {
                    {"seed", a.seed},
                    {"train_fraction", a.train_fraction},
                    {"stat", a.stat_name},
+                   {"passes", a.passes},
                    {"machine", {{"cpu_model", lut.machine.cpu_model}, {"logical_cpus", lut.machine.logical_cpus},
                                 {"compiler", lut.machine.compiler}}},
                    {"lut_fixed_ms", lut.fixed_ms},
@@ -173,6 +207,14 @@ int run(const args& a) {
         const prediction_metrics m = evaluate_predictions(y_test, table->predict(x_test));
         print_metrics("lut", m);
         report["predictors"]["lut"] = metrics_json(m, 0, 0);
+    }
+    if (a.passes >= 2) {
+        // The second pass's measurement as a prediction of the first's, on the held-out architectures.
+        std::vector<double> p1, p2;
+        for (std::size_t i = n_train; i < a.samples; ++i) p1.push_back(pass_ms[0][i]), p2.push_back(pass_ms[1][i]);
+        const prediction_metrics m = evaluate_predictions(p1, p2);
+        print_metrics("repeat", m);
+        report["predictors"]["repeat"] = metrics_json(m, 0, 0);
     }
     std::vector<std::unique_ptr<latency_predictor>> predictors;
     predictors.push_back(std::make_unique<additive_predictor>());
