@@ -117,6 +117,60 @@ TEST_CASE("with a budget every gibbs sample stays within it once inside") {
     CHECK(steps == 24);
 }
 
+TEST_CASE("draw_samples continues the chain within the budget and leaves the search untouched") {
+    const search_space s = tiny_dag(3);
+    const cost_table cost = tiny_cost(s);
+    supernet net(s, {.seed = 3});
+    gram_options o = quick(1);
+    o.budget = 3.0;
+    gram_searcher g(net, weight_split(), arch_split(), &cost, o);
+    g.run();
+    REQUIRE(cost.of(g.sample()) <= (1 + o.slack) * o.budget);
+    const architecture before = g.sample();
+    rng a(9), b(9);
+    const std::vector<architecture> first = g.draw_samples(40, a), again = g.draw_samples(40, b);
+    CHECK(first == again);  // same generator state, same samples: nothing of the search moved
+    CHECK(g.sample() == before);
+    REQUIRE(first.size() > 1);
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        CHECK(is_valid(s, first[i]));
+        CHECK(without_dead_edges(s, first[i]) == first[i]);
+        CHECK(cost.of(first[i]) <= (1 + o.slack) * o.budget);
+        for (std::size_t k = 0; k < i; ++k) CHECK(first[k] != first[i]);
+    }
+}
+
+TEST_CASE("log_probability sums the edge terms and the ops of the live nodes") {
+    const search_space s = tiny_dag(3);
+    supernet net(s, {.seed = 3});
+    gram_options o = quick(1);
+    o.edge_logit_init = 1.0f;  // p_uv = sigmoid(1) on every edge
+    gram_searcher g(net, weight_split(), arch_split(), nullptr, o);
+    const double p = 1 / (1 + std::exp(-1.0));
+    // Expected by hand: the edge terms, then log q_v[op] of the nodes x keeps live only.
+    const auto expected = [&](const architecture& x, int want_live) {
+        const auto on = static_cast<double>(std::count(x.edges.begin(), x.edges.end(), 1));
+        double lp = on * std::log(p) + (static_cast<double>(x.edges.size()) - on) * std::log(1 - p);
+        const std::vector<bool> live = live_choice_points(s, x);
+        if (want_live >= 0) CHECK(std::count(live.begin(), live.end(), true) == want_live);
+        for (std::size_t v = 0; v < live.size(); ++v)
+            if (live[v]) lp += std::log(static_cast<double>(net.probabilities(v)[x.choices[v]]));
+        return lp;
+    };
+    architecture all = net.argmax();
+    all.edges.assign(s.gates().size(), 1);
+    CHECK(g.log_probability(all) == doctest::Approx(expected(all, 3)).epsilon(1e-9));
+    rng gen(4);
+    int partly_dead = 0;
+    for (const architecture& x : g.draw_samples(30, gen)) {
+        const std::vector<bool> live = live_choice_points(s, x);
+        partly_dead += std::count(live.begin(), live.end(), true) < 3;
+        CHECK(g.log_probability(x) == doctest::Approx(expected(x, -1)).epsilon(1e-9));
+    }
+    CHECK(partly_dead > 0);  // the dead-node rule was exercised
+    CHECK_THROWS_WITH_AS(g.log_probability(architecture{{0}, {}}), doctest::Contains("log_probability"), error);
+}
+
 TEST_CASE("importances equal the first-order saliency of one step with rho 1") {
     const search_space s = tiny_dag(3);
     supernet net(s, {.seed = 7});

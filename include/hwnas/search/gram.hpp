@@ -192,7 +192,7 @@ public:
     var loss(const var& logits, std::span<const std::int32_t> labels) override { return cross_entropy(logits, labels); }
 
     void step(const data_batch& wb, const data_batch& ab) override {
-        gibbs_sweep();
+        gibbs_sweep(sample_, net_.generator());
         net_.set_architecture(sample_);
         weight_step(wb);
         if (epoch() >= o_.warmup_epochs) arch_step(wb, ab);
@@ -224,6 +224,38 @@ public:
     structure_importance importance() const { return {m_nodes_, m_edges_}; }
     // The current Gibbs sample (the one the last step trained on).
     const architecture& sample() const { return sample_; }
+    // The Gibbs chain continued from the current sample for `sweeps` sweeps
+    // on gen (the search's own state is untouched): the distinct
+    // architectures it visits, dead edges removed, in order of first visit.
+    // With a budget they stay within it once the chain is inside, as in the
+    // search; they are the sub-graphs the meta-graph's weights were trained as.
+    std::vector<architecture> draw_samples(std::size_t sweeps, rng& gen) const {
+        std::vector<architecture> out;
+        architecture a = sample_;
+        for (std::size_t i = 0; i < sweeps; ++i) {
+            gibbs_sweep(a, gen);
+            architecture live = without_dead_edges(net_.space(), a);
+            if (std::find(out.begin(), out.end(), live) == out.end()) out.push_back(std::move(live));
+        }
+        return out;
+    }
+    // log P(a) under the meta-graph: sum over edge variables of log p_uv or
+    // log(1 - p_uv), plus log softmax(alpha_v)[op] over the nodes a keeps live.
+    double log_probability(const architecture& a) const {
+        const search_space& s = net_.space();
+        require(a.edges.size() == s.gates().size() && a.choices.size() == s.choice_points().size(),
+                "gram_searcher::log_probability: the architecture has {} edges and {} choices, the space {} {} and {}",
+                a.edges.size(), a.choices.size(), s.name(), s.gates().size(), s.choice_points().size());
+        double lp = 0;
+        for (std::size_t e = 0; e < a.edges.size(); ++e) {
+            const double p = detail::gram_sigmoid(beta_.value()[static_cast<index_t>(e)]);
+            lp += std::log(a.edges[e] ? p : 1 - p);
+        }
+        const live_graph g = live_parts(s, a);
+        for (std::size_t p = 0; p < a.choices.size(); ++p)
+            if (g.node(st_.h_node[p])) lp += std::log(static_cast<double>(net_.probabilities(p)[a.choices[p]]));
+        return lp;
+    }
     // Edge logits beta, one per edge variable.
     const var& edge_logits() const { return beta_; }
     // p_uv = sigmoid(beta_uv).
@@ -353,36 +385,35 @@ private:
         gram_history_.push_back(std::move(g));
     }
 
-    // One Gibbs sweep over the edge variables (random order), then the ops.
-    void gibbs_sweep() {
+    // One Gibbs sweep of a over the edge variables (random order), then the ops.
+    void gibbs_sweep(architecture& a, rng& gen) const {
         const search_space& s = net_.space();
-        rng& gen = net_.generator();
         const double limit = (1 + g_.slack) * g_.budget;
-        double current = g_.budget > 0 ? table_->of(sample_) : 0;
+        double current = g_.budget > 0 ? table_->of(a) : 0;
         const auto acceptable = [&]() {
-            if (!is_valid(s, sample_)) return false;
+            if (!is_valid(s, a)) return false;
             if (g_.budget <= 0) return true;
-            const double c = table_->of(sample_);
+            const double c = table_->of(a);
             if (c > limit && c > current) return false;
             current = c;
             return true;
         };
-        std::vector<std::size_t> order(sample_.edges.size());
+        std::vector<std::size_t> order(a.edges.size());
         std::iota(order.begin(), order.end(), std::size_t{0});
         gen.shuffle(order);
         for (std::size_t e : order) {
             const std::uint8_t z = gen.bernoulli(detail::gram_sigmoid(beta_.value()[static_cast<index_t>(e)])) ? 1 : 0;
-            if (z == sample_.edges[e]) continue;
-            sample_.edges[e] = z;
-            if (!acceptable()) sample_.edges[e] = static_cast<std::uint8_t>(1 - z);
+            if (z == a.edges[e]) continue;
+            a.edges[e] = z;
+            if (!acceptable()) a.edges[e] = static_cast<std::uint8_t>(1 - z);
         }
-        for (std::size_t p = 0; p < sample_.choices.size(); ++p) {
+        for (std::size_t p = 0; p < a.choices.size(); ++p) {
             const tensor q = net_.probabilities(p);
             const int c = detail::sample_index(q.data(), static_cast<int>(q.numel()), gen);
-            const int old = sample_.choices[p];
+            const int old = a.choices[p];
             if (c == old) continue;
-            sample_.choices[p] = c;
-            if (!acceptable()) sample_.choices[p] = old;
+            a.choices[p] = c;
+            if (!acceptable()) a.choices[p] = old;
         }
     }
 
