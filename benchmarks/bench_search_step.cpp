@@ -10,8 +10,11 @@
 // largest path (every edge on, at every choice the candidate with the most
 // MACs), batch 64, the memory a path's activations and gradients need.
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -91,12 +94,14 @@ void one_path_step(benchmark::State& st) {
 }
 
 const bool registered = [] {
-    for (const char* m : {"one_path", "darts", "fbnet", "proxyless", "gram"})
-        benchmark::RegisterBenchmark((std::string("search_step/") + m).c_str(),
-                                     [m](benchmark::State& st) {
-                                         if (std::string(m) == "one_path") one_path_step(st);
-                                         else search_step(st, m);
-                                     })
+    const std::vector<std::pair<std::string, std::function<void(benchmark::State&)>>> steps{
+        {"one_path", one_path_step},
+        {"darts", [](benchmark::State& st) { search_step(st, "darts"); }},
+        {"fbnet", [](benchmark::State& st) { search_step(st, "fbnet"); }},
+        {"proxyless", [](benchmark::State& st) { search_step(st, "proxyless"); }},
+        {"gram", [](benchmark::State& st) { search_step(st, "gram"); }}};
+    for (const auto& [name, f] : steps)
+        benchmark::RegisterBenchmark(("search_step/" + name).c_str(), f)
             ->Arg(1)
             ->Arg(2)
             ->ArgName("threads")

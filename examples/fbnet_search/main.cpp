@@ -46,11 +46,13 @@ std::optional<nlohmann::json> finished(const fs::path& dir, const std::string& m
 // random_comparison.csv and returns compare_with_random's verdict.
 nlohmann::json compare_to_random(const search_space& space, std::vector<nlohmann::json>& rows, int threads,
                                  const fs::path& out) {
+    std::vector<architecture> archs;
     std::vector<std::shared_ptr<derived_network>> nets;
     std::vector<module*> ms;
     rng init(0);
     for (const auto& r : rows) {
-        nets.push_back(derive_network(space, architecture_from_json(space, r["architecture"]), init));
+        archs.push_back(architecture_from_json(space, r["architecture"]));
+        nets.push_back(derive_network(space, archs.back(), init));
         ms.push_back(nets.back().get());
     }
     const int train_threads = num_threads();
@@ -68,7 +70,7 @@ nlohmann::json compare_to_random(const search_space& space, std::vector<nlohmann
         csv += fmt::format("{},{},{},{},{},{},{},\"{}\"\n", i == 0 ? r["method"].get<std::string>() : fmt::format("random_{}", i - 1),
                            r["test_accuracy"].get<double>(), t[i].t.median_ms, t[i].t.p10_ms, t[i].t.p90_ms,
                            r["macs"].get<double>(), r["params"].get<long long>(),
-                           fmt::join(op_names(space, architecture_from_json(space, r["architecture"])), " "));
+                           fmt::join(op_names(space, archs[i]), " "));
     }
     write_file_atomically(out / "random_comparison.csv", csv);
     nlohmann::json verdict = compare_with_random(rows[0], std::vector<nlohmann::json>(rows.begin() + 1, rows.end()));

@@ -251,23 +251,15 @@ json stage_derive(job& j, gram_run& g) {
     rng gen(j.s.seed ^ 0xd3e1ULL);
     const std::vector<architecture> samples = g.search.draw_samples(64, gen);
     const dataset val = j.search_a.first(2000);
-    checkpoint kept;  // one-shot evaluation in training mode moves the BN running statistics: restored after
+    checkpoint kept;  // batch-statistics evaluation moves the BN running statistics: restored after
     save_state(kept, g.net);
-    g.net.train();
     csv_writer log((j.s.out / "derive_log.csv").string(),
                    {"sample", "one_shot_accuracy", "log_probability", "predicted_ms", "live_edges", "mmacs"});
     std::size_t best = 0;
     std::vector<double> acc;
     for (std::size_t i = 0; i < samples.size(); ++i) {
         g.net.set_architecture(samples[i]);
-        no_grad off;
-        loader ld(val, {.batch_size = 500, .shuffle = false});
-        index_t correct = 0;
-        for (index_t b = 0; b < ld.num_batches(); ++b) {
-            const data_batch batch = ld.batch(b);
-            correct += count_correct(g.net.forward(var(batch.images)).value(), batch.labels);
-        }
-        acc.push_back(static_cast<double>(correct) / static_cast<double>(val.size()));
+        acc.push_back(evaluate(g.net, val, 500, std::nullopt, true).accuracy);
         if (acc[i] > acc[best]) best = i;
         log.write_row({std::to_string(i), csv_writer::cell(acc[i]), csv_writer::cell(g.search.log_probability(samples[i])),
                        csv_writer::cell(j.cost->of(samples[i])),

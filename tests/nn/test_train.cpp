@@ -96,6 +96,30 @@ TEST_CASE("a killed training run resumes from its checkpoint and ends bit-identi
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("evaluate with batch statistics normalizes by each batch and keeps the model's mode") {
+    const dataset d = halves(64, 4);
+    auto net = small_net(2);  // fresh running statistics (mean 0, var 1): not those of the data
+    net->eval();
+    const eval_result running = evaluate(*net, d, 32, std::nullopt);
+    CHECK_FALSE(net->is_training());
+    const eval_result batch = evaluate(*net, d, 32, std::nullopt, true);
+    CHECK_FALSE(net->is_training());
+    CHECK(batch.loss != doctest::Approx(running.loss));
+    // The same as a forward pass in training mode on each batch.
+    net->train();
+    double loss = 0;
+    {
+        no_grad off;
+        loader ld(d, {.batch_size = 32, .shuffle = false});
+        for (index_t b = 0; b < ld.num_batches(); ++b) {
+            const data_batch x = ld.batch(b);
+            loss += cross_entropy(net->forward(var(x.images)), x.labels).value().item() * 32;
+        }
+    }
+    CHECK(batch.loss == doctest::Approx(loss / 64));
+    CHECK(net->is_training());
+}
+
 TEST_CASE("count_correct and recipe errors") {
     tensor logits = tensor::from({2, 3}, {0.1f, 0.9f, 0.0f, 2.0f, 1.0f, 0.0f});
     std::vector<std::int32_t> labels{1, 2};

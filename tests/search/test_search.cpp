@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "stripes.hpp"
+#include <hwnas/search/report.hpp>
 #include <hwnas/search/searcher.hpp>
 #include <hwnas/space/cell_space.hpp>
 
@@ -200,6 +201,24 @@ TEST_CASE("darts cell derivation keeps the two strongest non-none edges per node
     CHECK(std::vector<int>(a.choices.begin(), a.choices.begin() + 5) == std::vector<int>{4, 1, 1, 0, 6});
     const architecture capped = darts_cell_architecture(s, probs, 2, 1);
     CHECK(std::vector<int>(capped.choices.begin(), capped.choices.begin() + 5) == std::vector<int>{4, 4, 1, 0, 6});
+}
+
+TEST_CASE("compare_with_random ranks the searched network and counts faster, more accurate random ones") {
+    const auto row = [](double acc, double ms) { return nlohmann::json{{"test_accuracy", acc}, {"latency_ms", ms}}; };
+    const nlohmann::json searched = row(0.90, 0.10);
+    // Faster and more accurate; slower and more accurate; as fast and less accurate; faster and as accurate.
+    const std::vector<nlohmann::json> randoms{row(0.92, 0.08), row(0.95, 0.20), row(0.80, 0.10), row(0.90, 0.05)};
+    const nlohmann::json v = compare_with_random(searched, randoms);
+    CHECK(v["count"] == 4);
+    CHECK(v["mean_accuracy"].get<double>() == doctest::Approx(0.8925));
+    CHECK(v["searched_minus_mean"].get<double>() == doctest::Approx(0.0075));
+    CHECK(v["rank"] == 3);
+    CHECK(v["at_lower_latency"] == 3);
+    CHECK(v["more_accurate_at_lower_latency"] == 1);
+    const nlohmann::json none = compare_with_random(searched, {});
+    CHECK(none["rank"] == 1);
+    CHECK(none["mean_accuracy"].get<double>() == 0.0);
+    CHECK_THROWS(compare_with_random(nlohmann::json{{"latency_ms", 0.1}}, randoms));
 }
 
 }  // namespace test_search

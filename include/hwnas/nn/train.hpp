@@ -85,12 +85,16 @@ inline index_t count_correct(const tensor& logits, std::span<const std::int32_t>
     return correct;
 }
 
-// Mean cross-entropy (no smoothing) and accuracy of model on d, in eval mode.
+// Mean cross-entropy (no smoothing) and accuracy of model on d, in eval mode;
+// with batch_statistics in training mode instead, so batch norm normalizes by
+// each batch's statistics (one-shot evaluation of a supernet's sub-graph,
+// whose running statistics mix other sub-graphs). That mode also moves the
+// running statistics: a caller that needs them saves and restores them.
 inline eval_result evaluate(module& model, const dataset& d, index_t batch_size,
-                            const std::optional<channel_stats>& normalize) {
+                            const std::optional<channel_stats>& normalize, bool batch_statistics = false) {
     require(!d.empty(), "evaluate: the dataset is empty");
     const bool was_training = model.is_training();
-    model.eval();
+    model.train(batch_statistics);
     no_grad guard;
     loader ld(d, {.batch_size = batch_size, .shuffle = false, .normalize = normalize});
     double loss = 0;
