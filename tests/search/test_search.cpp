@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "stripes.hpp"
 #include <hwnas/search/report.hpp>
@@ -201,6 +203,50 @@ TEST_CASE("darts cell derivation keeps the two strongest non-none edges per node
     CHECK(std::vector<int>(a.choices.begin(), a.choices.begin() + 5) == std::vector<int>{4, 1, 1, 0, 6});
     const architecture capped = darts_cell_architecture(s, probs, 2, 1);
     CHECK(std::vector<int>(capped.choices.begin(), capped.choices.begin() + 5) == std::vector<int>{4, 4, 1, 0, 6});
+}
+
+TEST_CASE("most_probable_within finds the most probable architecture that fits, as exhaustive search does") {
+    const search_space s = nb201_space({.input = {8, 8, 1}, .channels = 2, .cells_per_stage = 1});
+    const std::size_t points = s.choice_points().size(), ops = s.choice_points()[0].candidates.size();
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(0.05f, 1.0f);
+    std::uniform_int_distribution<int> cost64(0, 48);  // costs in 1/64ths, the DP's step below: no rounding
+    std::vector<tensor> probs;
+    std::vector<std::vector<double>> table(points);
+    for (std::size_t p = 0; p < points; ++p) {
+        tensor t = tensor::uninitialized({static_cast<index_t>(ops)});
+        float total = 0;
+        for (auto& v : t) total += v = u(rng);
+        for (auto& v : t) v /= total;
+        probs.push_back(t);
+        for (std::size_t c = 0; c < ops; ++c) table[p].push_back(cost64(rng) / 64.0);
+    }
+    const cost_table cost(table, 0.5, "ms");
+    int cheapest = 0;  // in 1/64ths above the fixed part
+    for (const auto& row : table) cheapest += static_cast<int>(64 * *std::min_element(row.begin(), row.end()));
+    for (int above : {0, 3, 30, 80, 150}) {
+        const double budget = cost.fixed() + (cheapest + above) / 64.0;
+        // Exhaustive: every one of ops^points architectures.
+        double best = -1;
+        std::vector<int> best_choices, c(points, 0);
+        for (std::size_t n = 0; n < static_cast<std::size_t>(std::pow(ops, points)); ++n) {
+            std::size_t k = n;
+            double pr = 1, total = cost.fixed();
+            for (std::size_t p = 0; p < points; ++p, k /= ops) {
+                c[p] = static_cast<int>(k % ops);
+                pr *= probs[p][c[p]];
+                total += table[p][static_cast<std::size_t>(c[p])];
+            }
+            if (total <= budget + 1e-12 && pr > best) best = pr, best_choices = c;
+        }
+        CAPTURE(budget);
+        const architecture a = most_probable_within(s, probs, cost, budget, cheapest + above);
+        CHECK(a.choices == best_choices);
+        CHECK(cost.of(a) <= budget + 1e-12);
+    }
+    // A budget the argmax fits returns the argmax; one below the cheapest architecture is an error.
+    CHECK(most_probable_within(s, probs, cost, 100.0).choices == argmax_architecture(s, probs).choices);
+    CHECK_THROWS_AS(most_probable_within(s, probs, cost, 0.49), hwnas::error);
 }
 
 TEST_CASE("compare_with_random ranks the searched network and counts faster, more accurate random ones") {

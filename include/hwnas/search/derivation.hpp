@@ -7,11 +7,19 @@
 //   argmax non-zero op; the other edges get the zero op (`none`). Skip cap:
 //   when more than max_skip kept edges chose the op named skip_name, those
 //   with the weakest skip probability take their best other non-zero op.
+// - most_probable_within: the architecture of highest probability (product
+//   over choice points) whose additive table cost fits a budget, by dynamic
+//   programming over choice points (a multiple-choice knapsack); how a
+//   distribution searched with a soft cost term (FBNet, ProxylessNAS) is held
+//   to the same hard budget as GRAM's sampling.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <string_view>
 #include <vector>
 
+#include "hwnas/search/cost_model.hpp"
 #include "hwnas/space/architecture.hpp"
 
 namespace hwnas {
@@ -81,6 +89,63 @@ inline architecture darts_cell_architecture(const search_space& s, const std::ve
             const int other = detail::best_nonzero(points[p], probs[p], a.choices[p]);
             if (other >= 0) a.choices[p] = other;
         }
+    }
+    return a;
+}
+
+// Costs are rounded up to `resolution` steps of (budget - fixed) / resolution,
+// so the result always fits; an architecture that fits only within that
+// rounding can be missed. The additive sum counts every choice point, so in a
+// space with edges (where dead nodes cost nothing) it bounds the true cost
+// from above: the result fits there too. Throws when even the cheapest
+// candidates exceed the budget.
+inline architecture most_probable_within(const search_space& s, const std::vector<tensor>& probs,
+                                         const cost_table& cost, double budget, int resolution = 4096) {
+    const auto& table = cost.table();
+    require(probs.size() == s.choice_points().size() && table.size() == probs.size(),
+            "most_probable_within: {} distributions and {} table rows for {} choice points", probs.size(),
+            table.size(), s.choice_points().size());
+    require(resolution > 0, "most_probable_within: resolution {} must be positive", resolution);
+    double cheapest = cost.fixed();
+    for (const auto& row : table) cheapest += *std::min_element(row.begin(), row.end());
+    require(cheapest <= budget,
+            "most_probable_within: the cheapest architecture costs {:.4g} {}, over the budget {:.4g} {}", cheapest,
+            cost.unit(), budget, cost.unit());
+    const double room = budget - cost.fixed();
+    const double step = room > 0 ? room / resolution : 1.0;
+    const auto steps = [&](double c) {
+        return c <= 0 ? 0 : static_cast<int>(std::min<double>(resolution + 1, std::ceil(c / step - 1e-9)));
+    };
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    // best[b]: highest log-probability of the points so far using exactly b steps.
+    std::vector<double> best(static_cast<std::size_t>(resolution) + 1, none);
+    best[0] = 0;
+    std::vector<std::vector<int>> pick(probs.size(), std::vector<int>(best.size(), -1));
+    for (std::size_t p = 0; p < probs.size(); ++p) {
+        require(static_cast<index_t>(table[p].size()) == probs[p].numel(),
+                "most_probable_within: choice point '{}' has {} probabilities and {} costs",
+                s.choice_points()[p].name, probs[p].numel(), table[p].size());
+        std::vector<double> next(best.size(), none);
+        for (std::size_t b = 0; b < best.size(); ++b) {
+            if (best[b] == none) continue;
+            for (std::size_t c = 0; c < table[p].size(); ++c) {
+                const std::size_t nb = b + static_cast<std::size_t>(steps(table[p][c]));
+                const double pr = probs[p][static_cast<index_t>(c)];
+                if (nb >= best.size() || pr <= 0) continue;
+                const double v = best[b] + std::log(pr);
+                if (v > next[nb]) next[nb] = v, pick[p][nb] = static_cast<int>(c);
+            }
+        }
+        best = std::move(next);
+    }
+    const auto end = std::max_element(best.begin(), best.end());
+    require(*end != none, "most_probable_within: no architecture of non-zero probability fits the budget {:.4g} {}",
+            budget, cost.unit());
+    architecture a{std::vector<int>(probs.size()), std::vector<std::uint8_t>(s.gates().size(), 1)};
+    std::size_t b = static_cast<std::size_t>(end - best.begin());
+    for (std::size_t p = probs.size(); p-- > 0;) {
+        a.choices[p] = pick[p][b];
+        b -= static_cast<std::size_t>(steps(table[p][static_cast<std::size_t>(a.choices[p])]));
     }
     return a;
 }
