@@ -1,7 +1,9 @@
 // conv2d kernels: forward, and forward + backward (input, weight and bias
 // gradients), in GFLOP/s; depthwise also in GB/s of compulsory traffic. Each
 // GEMM-type conv is registered next to OpenBLAS sgemm on its equivalent GEMM
-// shape(s) (named sgemm.<op>), at the same thread count. Names:
+// shape(s) (named sgemm.<op>), at the same thread count; conv3x3 (Winograd
+// where conv2d picks it) next to conv3x3_im2col, the im2col + GEMM path on the
+// same shape. GFLOP/s count a direct conv's FLOPs for every path. Names:
 // op/HxWxC/bBATCH/tTHREADS/mode, C the block input channels, 6c expanded
 // (shapes and settings: shapes.hpp).
 #include <benchmark/benchmark.h>
@@ -35,18 +37,29 @@ void report(benchmark::State& st, double flops, double bytes) {
     if (bytes > 0) st.counters["GB/s"] = benchmark::Counter(1e-9 * bytes * n, benchmark::Counter::kIsRate);
 }
 
-void run_conv(benchmark::State& st, shape xs, shape ws, conv2d_params p, int threads, bool backward) {
+void run_conv(benchmark::State& st, shape xs, shape ws, conv2d_params p, int threads, bool backward,
+              bool im2col_only = false) {
     set_num_threads(threads);
     const shape ys = conv2d_output_shape(xs, ws, p);
     const auto g = detail::conv2d_geometry(xs, ws, ys, p);
     const tensor x = random_tensor(xs), w = random_tensor(ws), b = random_tensor({ws[3]}), gy = random_tensor(ys);
     tensor y = tensor::uninitialized(ys), gx = tensor::uninitialized(xs), gw = tensor::uninitialized(ws),
            gb = tensor::uninitialized({ws[3]});
+    using kernels::conv_geometry;
+    const auto forward = im2col_only ? [](const conv_geometry& k, const float* a, const float* b, const float* c,
+                                          float* d) { kernels::conv_gemm_forward(k, a, b, c, d); }
+                                     : detail::conv2d_forward;
+    const auto input_grad = im2col_only ? [](const conv_geometry& k, const float* a, const float* b,
+                                             float* c) { kernels::conv_gemm_backward_input(k, a, b, c); }
+                                        : detail::conv2d_backward_input;
+    const auto weight_grad = im2col_only ? [](const conv_geometry& k, const float* a, const float* b,
+                                              float* c) { kernels::conv_gemm_backward_weight(k, a, b, c); }
+                                         : detail::conv2d_backward_weight;
     for (auto _ : st) {
-        detail::conv2d_forward(g, x.data(), w.data(), b.data(), y.data());
+        forward(g, x.data(), w.data(), b.data(), y.data());
         if (backward) {
-            detail::conv2d_backward_input(g, gy.data(), w.data(), gx.data());
-            detail::conv2d_backward_weight(g, x.data(), gy.data(), gw.data());
+            input_grad(g, gy.data(), w.data(), gx.data());
+            weight_grad(g, x.data(), gy.data(), gw.data());
             kernels::bias_grad(gy.data(), g.out_pixels(), g.cout, gb.data());
         }
         benchmark::DoNotOptimize(y.data());
@@ -96,9 +109,9 @@ const bool registered = [] {
                 const int m = static_cast<int>(batch * in.side * in.side), threads = set.threads;
                 const std::string tag = fmt::format("{}/{}/{}", in.str(), set.str(), backward ? "fwd_bwd" : "fwd");
                 const shape x{batch, in.side, in.side, c}, xe{batch, in.side, in.side, e};
-                auto conv = [&](const std::string& name, shape xs, shape ws, conv2d_params p) {
+                auto conv = [&](const std::string& name, shape xs, shape ws, conv2d_params p, bool im2col = false) {
                     benchmark::RegisterBenchmark((name + "/" + tag).c_str(), [=](benchmark::State& st) {
-                        run_conv(st, xs, ws, p, threads, backward);
+                        run_conv(st, xs, ws, p, threads, backward, im2col);
                     })->UseRealTime()->Unit(benchmark::kMicrosecond);
                 };
                 auto sgemm = [&](const std::string& name, int mm, index_t n, index_t k, int groups) {
@@ -107,6 +120,7 @@ const bool registered = [] {
                     })->UseRealTime()->Unit(benchmark::kMicrosecond);
                 };
                 conv("conv3x3", x, {3, 3, c, c}, {.padding = 1});
+                conv("conv3x3_im2col", x, {3, 3, c, c}, {.padding = 1}, true);
                 sgemm("conv3x3", m, c, 9 * c, 1);
                 conv("pointwise_expand", x, {1, 1, c, e}, {});
                 sgemm("pointwise_expand", m, e, c, 1);

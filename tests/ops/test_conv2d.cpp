@@ -187,6 +187,45 @@ TEST_CASE("conv2d im2col chunks split images and rows anywhere") {
     set_num_threads(threads);
 }
 
+TEST_CASE("Winograd F(4x4, 3x3) matches a naive convolution on tile and channel remainders") {
+    // Sizes that are not multiples of the 4x4 tile, channel counts with and
+    // without remainders of the 8-wide vectors and 32-wide register tiles,
+    // padding 0-2, one and two threads (the weight gradient's partial sums).
+    const int threads = num_threads();
+    rng g(11);
+    struct sizes {
+        index_t h, w, cin, cout;
+    };
+    for (int t : {1, 2})
+        for (const auto& [h, wd, cin, cout] : {sizes{5, 7, 3, 5}, sizes{8, 8, 16, 16}, sizes{9, 13, 19, 41}})
+            for (index_t pad : {0, 1, 2}) {
+                set_num_threads(t);
+                CAPTURE(t);
+                CAPTURE(h);
+                CAPTURE(cin);
+                CAPTURE(pad);
+                const conv2d_params p{.padding = pad};
+                const shape xs{2, h, wd, cin}, ws{3, 3, cin, cout}, ys = conv2d_output_shape(xs, ws, p);
+                const tensor x = random(g, xs), w = random(g, ws), b = random(g, {cout}), gy = random(g, ys);
+                const reference r = naive_conv(x, w, b, gy, p);
+                const kernels::conv_geometry geo = detail::conv2d_geometry(xs, ws, ys, p);
+                REQUIRE(kernels::winograd_applies(geo));
+                tensor y = tensor::uninitialized(ys), gx = tensor::uninitialized(xs), gw = tensor::uninitialized(ws);
+                kernels::winograd_forward(geo, x.data(), w.data(), b.data(), y.data());
+                kernels::winograd_backward_weight(geo, x.data(), gy.data(), gw.data());
+                // The input gradient: the forward Winograd conv of gy with the flipped kernel.
+                std::vector<float> flipped(static_cast<std::size_t>(ws.numel()));
+                kernels::flip_weight(geo, w.data(), flipped.data());
+                kernels::winograd_forward(kernels::input_gradient_geometry(geo), gy.data(), flipped.data(), nullptr,
+                                          gx.data());
+                // F(4x4, 3x3) in float loses a few bits more than direct summation.
+                CHECK(max_error(y, r.y) < 2e-5);
+                CHECK(max_error(gx, r.gx) < 2e-5);
+                CHECK(max_error(gw, r.gw) < 2e-5);
+            }
+    set_num_threads(threads);
+}
+
 TEST_CASE("conv2d gradients are bit-identical run to run") {
     rng g(9);
     const tensor xt = random(g, {4, 9, 9, 16}), wt = random(g, {3, 3, 1, 16}), bt = random(g, {16});

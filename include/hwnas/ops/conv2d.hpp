@@ -2,7 +2,8 @@
 // conv2d: 2-d convolution on NHWC activations with HWIO weights, grouped,
 // strided, padded and dilated (all square and symmetric). Three kernel paths:
 // depthwise (groups == Cin == Cout) runs direct loops; a pointwise conv (1x1,
-// stride 1, no padding) is one GEMM per group on the input in place; every
+// stride 1, no padding) is one GEMM per group on the input in place; a dense
+// 3x3 stride-1 conv with enough channels runs Winograd F(4x4, 3x3); every
 // other conv is im2col + GEMM in bounded chunks.
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "hwnas/ops/kernels/conv_common.hpp"
 #include "hwnas/ops/kernels/depthwise.hpp"
 #include "hwnas/ops/kernels/im2col.hpp"
+#include "hwnas/ops/kernels/winograd.hpp"
 
 namespace hwnas {
 
@@ -68,24 +70,39 @@ inline kernels::conv_geometry conv2d_geometry(const shape& x, const shape& w, co
             .groups = p.groups};
 }
 
-// The kernel path for a geometry: depthwise direct loops or (im2col +) GEMM.
+// Winograd where it beats im2col + GEMM (measured in benchmarks/bench_conv:
+// from 16 channels in and out).
+inline bool conv2d_winograd(const kernels::conv_geometry& g) {
+    return kernels::winograd_applies(g) && g.cin >= 16 && g.cout >= 16;
+}
+
+// The kernel path for a geometry: depthwise direct loops, Winograd or (im2col +) GEMM.
 // Each writes its whole output; bias may be null.
 inline void conv2d_forward(const kernels::conv_geometry& g, const float* x, const float* w, const float* bias,
                            float* y) {
     if (g.depthwise())
         kernels::depthwise_forward(g, x, w, bias, y);
+    else if (conv2d_winograd(g))
+        kernels::winograd_forward(g, x, w, bias, y);
     else
         kernels::conv_gemm_forward(g, x, w, bias, y);
 }
 inline void conv2d_backward_input(const kernels::conv_geometry& g, const float* gy, const float* w, float* gx) {
-    if (g.depthwise())
+    if (g.depthwise()) {
         kernels::depthwise_backward_input(g, gy, w, gx);
-    else
+    } else if (conv2d_winograd(g) && conv2d_winograd(kernels::input_gradient_geometry(g))) {
+        std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * g.cout * g.cin));
+        kernels::flip_weight(g, w, flipped.data());
+        kernels::winograd_forward(kernels::input_gradient_geometry(g), gy, flipped.data(), nullptr, gx);
+    } else {
         kernels::conv_gemm_backward_input(g, gy, w, gx);
+    }
 }
 inline void conv2d_backward_weight(const kernels::conv_geometry& g, const float* x, const float* gy, float* gw) {
     if (g.depthwise())
         kernels::depthwise_backward_weight(g, x, gy, gw);
+    else if (conv2d_winograd(g))
+        kernels::winograd_backward_weight(g, x, gy, gw);
     else
         kernels::conv_gemm_backward_weight(g, x, gy, gw);
 }
