@@ -70,10 +70,13 @@ inline kernels::conv_geometry conv2d_geometry(const shape& x, const shape& w, co
             .groups = p.groups};
 }
 
-// Winograd where it beats im2col + GEMM (measured in benchmarks/bench_conv:
-// from 16 channels in and out).
+// Winograd where it beats im2col + GEMM (benchmarks/bench_conv, conv3x3
+// against conv3x3_im2col): from 16 channels in and out, and from 32 output
+// tiles, below which transforming the kernel (36 x cin x cout floats per call)
+// costs more than the tiles save (batch 1 at 14x14x64: 16 tiles, 1.45x slower).
 inline bool conv2d_winograd(const kernels::conv_geometry& g) {
-    return kernels::winograd_applies(g) && g.cin >= 16 && g.cout >= 16;
+    return kernels::winograd_applies(g) && g.cin >= 16 && g.cout >= 16 &&
+           kernels::winograd::tiling(g).count(g) >= 32;
 }
 
 // The kernel path for a geometry: depthwise direct loops, Winograd or (im2col +) GEMM.
