@@ -506,6 +506,17 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                          100 * rc["searched_minus_mean"].get<double>(), rc["rank"].get<int>(), rc["count"].get<int>() + 1,
                          rc["more_accurate_at_lower_latency"].get<int>(), rc["at_lower_latency"].get<int>());
     }
+    // The classic searches held to the same budget (stage_classic, within_budget).
+    for (const auto& r : rows) {
+        const std::string name = r["name"].get<std::string>();
+        if (name != "fbnet_budget" && name != "proxyless_budget") continue;
+        s += fmt::format("\n{} held to the budget (its most probable architecture within it): {:.4f} at {:.3f} ms, "
+                         "budget {}; GRAM {:+.2f} points against it, with a search {:.1f}x faster.\n",
+                         name == "fbnet_budget" ? "FBNet" : "ProxylessNAS", r["test_accuracy"].get<double>(),
+                         r["latency_ms"].get<double>(), r["budget_met"].get<bool>() ? "met" : "NOT met",
+                         100 * (g["test_accuracy"].get<double>() - r["test_accuracy"].get<double>()),
+                         r["search_seconds"].get<double>() / g["search_seconds"].get<double>());
+    }
     if (result.contains("blocks")) {
         const json& bl = result["blocks"];
         std::vector<std::string> gone;
