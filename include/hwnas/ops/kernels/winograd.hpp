@@ -136,6 +136,29 @@ inline void small_gemm(const float* a, std::int64_t ars, std::int64_t acs, const
     for (; i < m; ++i) gemm_rows<1>(a + i * ars, ars, acs, b, ldb, c + i * ldc, ldc, n, k, accumulate);
 }
 
+// f(c, float8{}) for each block of 8 of C channels, then f(c, 0.0f) for each one left.
+template <class F>
+inline void for_channel_blocks(std::int64_t C, F&& f) {
+    std::int64_t c = 0;
+    for (; c + 8 <= C; c += 8) f(c, float8{});
+    for (; c < C; ++c) f(c, 0.0f);
+}
+
+// For every channel pair (i, o): the I x I kernel positions of src
+// ([k][ci][co]) transformed by the 1-D p into the O x O of dst ([e][ci][co]).
+template <int I, int O, class P>
+inline void transform_kernels(P&& p, const float* src, float* dst, std::int64_t ci, std::int64_t co) {
+    parallel_for(0, ci, [&](std::int64_t c0, std::int64_t c1) {
+        for (std::int64_t i = c0; i < c1; ++i)
+            for_channel_blocks(co, [&]<class V>(std::int64_t o, V) {
+                V in[I * I], out[O * O];
+                for (int k = 0; k < I * I; ++k) load(in[k], src + (k * ci + i) * co + o);
+                transform_2d<I, O>(p, in, out);
+                for (int e = 0; e < O * O; ++e) store(dst + (e * ci + i) * co + o, out[e]);
+            });
+    });
+}
+
 // Tiles: 4x4 output blocks over all images, numbered image by image, row by row.
 struct tiling {
     std::int64_t ty, tx;
@@ -176,11 +199,31 @@ inline void transform_tiles(const tiling& tl, const float* src, std::int64_t h, 
             transform_2d<I, O>(p, in, out);
             for (int e = 0; e < O * O; ++e) store(dst + (e * nt + (t - t0)) * C + c, out[e]);
         };
-        std::int64_t c = 0;
-        for (; c + 8 <= C; c += 8) block(c, float8{});
-        for (; c < C; ++c) block(c, 0.0f);
+        for_channel_blocks(C, block);
     }
 }
+
+// The chunks of tiles both passes walk, each with its transformed input
+// tiles V[e][t][ci] and a second buffer of cout channels per tile (the
+// products, or the transformed output gradient).
+struct chunks {
+    tiling tl;
+    std::int64_t tiles, step, count;
+    explicit chunks(const conv_geometry& g)
+        : tl(g), tiles(tl.count(g)), step(chunk_tiles(g)), count((tiles + step - 1) / step) {}
+    // Runs f(t0, t1, v, m) on chunks [k0, k1) with v holding the chunk's V.
+    template <class F>
+    void run(const conv_geometry& g, const float* x, std::int64_t k0, std::int64_t k1, F&& f) const {
+        const auto v = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * step * g.cin));
+        const auto m = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * step * g.cout));
+        for (std::int64_t k = k0; k < k1; ++k) {
+            const std::int64_t t0 = k * step, t1 = std::min(tiles, t0 + step);
+            transform_tiles<6, 6>(tl, x, g.h, g.w, g.cin, g.pad_h, g.pad_w, t0, t1, v.get(),
+                                  [](auto... a) { input_1d(a...); });
+            f(t0, t1, v.get(), m.get());
+        }
+    }
+};
 
 }  // namespace winograd
 
@@ -190,50 +233,30 @@ inline void winograd_forward(const conv_geometry& g, const float* x, const float
     const std::int64_t ci = g.cin, co = g.cout;
     // U[e][ci][co] = G g G^T per channel pair.
     const auto u = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * ci * co));
-    parallel_for(0, ci, [&](std::int64_t c0, std::int64_t c1) {
-        const auto pair = [&]<class V>(std::int64_t i, std::int64_t o, V) {
-            V in[9], out[36];
-            for (int k = 0; k < 9; ++k) load(in[k], w + (k * ci + i) * co + o);
-            transform_2d<3, 6>([](auto... a) { filter_1d(a...); }, in, out);
-            for (int e = 0; e < 36; ++e) store(u.get() + (e * ci + i) * co + o, out[e]);
-        };
-        for (std::int64_t i = c0; i < c1; ++i) {
-            std::int64_t o = 0;
-            for (; o + 8 <= co; o += 8) pair(i, o, float8{});
-            for (; o < co; ++o) pair(i, o, 0.0f);
-        }
-    });
-    const tiling tl(g);
-    const std::int64_t tiles = tl.count(g), step = chunk_tiles(g), chunks = (tiles + step - 1) / step;
-    parallel_for(0, chunks, [&](std::int64_t k0, std::int64_t k1) {
-        const auto v = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * step * ci));
-        const auto m = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * step * co));
-        for (std::int64_t k = k0; k < k1; ++k) {
-            const std::int64_t t0 = k * step, t1 = std::min(tiles, t0 + step), nt = t1 - t0;
-            transform_tiles<6, 6>(tl, x, g.h, g.w, ci, g.pad_h, g.pad_w, t0, t1, v.get(),
-                                  [](auto... a) { input_1d(a...); });
+    transform_kernels<3, 6>([](auto... a) { filter_1d(a...); }, w, u.get(), ci, co);
+    const chunks ch(g);
+    const tiling& tl = ch.tl;
+    parallel_for(0, ch.count, [&](std::int64_t k0, std::int64_t k1) {
+        ch.run(g, x, k0, k1, [&](std::int64_t t0, std::int64_t t1, const float* v, float* m) {
+            const std::int64_t nt = t1 - t0;
             for (int e = 0; e < 36; ++e)
-                small_gemm(v.get() + e * nt * ci, ci, 1, u.get() + e * ci * co, co, m.get() + e * nt * co, co, nt,
-                           co, ci, false);
+                small_gemm(v + e * nt * ci, ci, 1, u.get() + e * ci * co, co, m + e * nt * co, co, nt, co, ci, false);
             for (std::int64_t t = t0; t < t1; ++t) {
                 const std::int64_t img = t / (tl.ty * tl.tx), r = t % (tl.ty * tl.tx);
                 const std::int64_t y0 = (r / tl.tx) * 4, x0 = (r % tl.tx) * 4;
                 const std::int64_t rows = std::min<std::int64_t>(4, g.oh - y0), cols = std::min<std::int64_t>(4, g.ow - x0);
                 float* out = y + ((img * g.oh + y0) * g.ow + x0) * co;
-                const auto block = [&]<class V>(std::int64_t c, V) {
+                for_channel_blocks(co, [&]<class V>(std::int64_t c, V) {
                     V in[36], o[16];
-                    for (int e = 0; e < 36; ++e) load(in[e], m.get() + (e * nt + (t - t0)) * co + c);
+                    for (int e = 0; e < 36; ++e) load(in[e], m + (e * nt + (t - t0)) * co + c);
                     transform_2d<6, 4>([](auto... a) { output_1d(a...); }, in, o);
                     V b{};
                     if (bias) load(b, bias + c);
                     for (std::int64_t i = 0; i < rows; ++i)
                         for (std::int64_t j = 0; j < cols; ++j) store(out + (i * g.ow + j) * co + c, o[i * 4 + j] + b);
-                };
-                std::int64_t c = 0;
-                for (; c + 8 <= co; c += 8) block(c, float8{});
-                for (; c < co; ++c) block(c, 0.0f);
+                });
             }
-        }
+        });
     });
 }
 
@@ -241,38 +264,20 @@ inline void winograd_forward(const conv_geometry& g, const float* x, const float
 inline void winograd_backward_weight(const conv_geometry& g, const float* x, const float* gy, float* gw) {
     using namespace winograd;
     const std::int64_t ci = g.cin, co = g.cout;
-    const tiling tl(g);
-    const std::int64_t tiles = tl.count(g), step = chunk_tiles(g), chunks = (tiles + step - 1) / step;
+    const chunks ch(g);
     // gU[e][ci][co] = sum over tiles of V[e]^T gM[e]; one partial sum per thread, added in a fixed order.
     const auto gu = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * ci * co));
-    reduce_pieces(chunks, 36 * ci * co, gu.get(), [&](std::int64_t k0, std::int64_t k1, float* part) {
-        const auto v = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * step * ci));
-        const auto m = hwnas::detail::allocate_floats(static_cast<std::size_t>(36 * step * co));
-        for (std::int64_t k = k0; k < k1; ++k) {
-            const std::int64_t t0 = k * step, t1 = std::min(tiles, t0 + step), nt = t1 - t0;
-            transform_tiles<6, 6>(tl, x, g.h, g.w, ci, g.pad_h, g.pad_w, t0, t1, v.get(),
-                                  [](auto... a) { input_1d(a...); });
+    reduce_pieces(ch.count, 36 * ci * co, gu.get(), [&](std::int64_t k0, std::int64_t k1, float* part) {
+        ch.run(g, x, k0, k1, [&](std::int64_t t0, std::int64_t t1, const float* v, float* m) {
+            const std::int64_t nt = t1 - t0;
             // gy tiles (4x4, zero past the output's edge) through A . A^T.
-            transform_tiles<4, 6>(tl, gy, g.oh, g.ow, co, 0, 0, t0, t1, m.get(),
+            transform_tiles<4, 6>(ch.tl, gy, g.oh, g.ow, co, 0, 0, t0, t1, m,
                                   [](auto... a) { output_adjoint_1d(a...); });
             for (int e = 0; e < 36; ++e)
-                small_gemm(v.get() + e * nt * ci, 1, ci, m.get() + e * nt * co, co, part + e * ci * co, co, ci, co, nt,
-                           true);
-        }
+                small_gemm(v + e * nt * ci, 1, ci, m + e * nt * co, co, part + e * ci * co, co, ci, co, nt, true);
+        });
     });
-    parallel_for(0, ci, [&](std::int64_t c0, std::int64_t c1) {
-        const auto pair = [&]<class V>(std::int64_t i, std::int64_t o, V) {
-            V in[36], out[9];
-            for (int e = 0; e < 36; ++e) load(in[e], gu.get() + (e * ci + i) * co + o);
-            transform_2d<6, 3>([](auto... a) { filter_adjoint_1d(a...); }, in, out);
-            for (int k = 0; k < 9; ++k) store(gw + (k * ci + i) * co + o, out[k]);
-        };
-        for (std::int64_t i = c0; i < c1; ++i) {
-            std::int64_t o = 0;
-            for (; o + 8 <= co; o += 8) pair(i, o, float8{});
-            for (; o < co; ++o) pair(i, o, 0.0f);
-        }
-    });
+    transform_kernels<6, 3>([](auto... a) { filter_adjoint_1d(a...); }, gu.get(), gw, ci, co);
 }
 
 }  // namespace hwnas::kernels
