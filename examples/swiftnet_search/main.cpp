@@ -365,7 +365,7 @@ json stage_classic(job& j, const std::string& method, double budget_ms, bool wit
         within_budget ? most_probable_within(j.space, probs, *j.cost, budget_ms) : s->derived_architecture();
     json r = j.train_architecture(a, within_budget ? method + "_budget" : method, out, &net);
     r["search_seconds"] = seconds;
-    r["search_memory"] = search_memory_report;
+    if (!within_budget) r["search_memory"] = search_memory_report;  // a resumed, finished search measures nothing
     r["budget_met"] = r["latency_ms"].get<double>() <= budget_ms;
     return r;
 }
