@@ -359,10 +359,8 @@ json stage_classic(job& j, const std::string& method, double budget_ms, bool wit
     write_file_atomically(dir / "search_log.csv", s->log_csv());
     double seconds = 0;
     for (const auto& r : s->history()) seconds += r.seconds;
-    std::vector<tensor> probs;
-    for (std::size_t p = 0; p < net.alphas().size(); ++p) probs.push_back(net.probabilities(p));
-    const architecture a =
-        within_budget ? most_probable_within(j.space, probs, *j.cost, budget_ms) : s->derived_architecture();
+    const architecture a = within_budget ? most_probable_within(j.space, net.probabilities(), *j.cost, budget_ms)
+                                         : s->derived_architecture();
     json r = j.train_architecture(a, within_budget ? method + "_budget" : method, out, &net);
     r["search_seconds"] = seconds;
     if (!within_budget) r["search_memory"] = search_memory_report;  // a resumed, finished search measures nothing

@@ -93,10 +93,9 @@ inline void conv2d_forward(const kernels::conv_geometry& g, const float* x, cons
 inline void conv2d_backward_input(const kernels::conv_geometry& g, const float* gy, const float* w, float* gx) {
     if (g.depthwise()) {
         kernels::depthwise_backward_input(g, gy, w, gx);
-    } else if (conv2d_winograd(g) && conv2d_winograd(kernels::input_gradient_geometry(g))) {
-        std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * g.cout * g.cin));
-        kernels::flip_weight(g, w, flipped.data());
-        kernels::winograd_forward(kernels::input_gradient_geometry(g), gy, flipped.data(), nullptr, gx);
+    } else if (g.stride == 1 && !g.pointwise()) {
+        // The forward conv of gy with the flipped kernel, on the path that suits that geometry.
+        kernels::input_gradient_by_forward(g, gy, w, gx, [](auto... a) { conv2d_forward(a...); });
     } else {
         kernels::conv_gemm_backward_input(g, gy, w, gx);
     }

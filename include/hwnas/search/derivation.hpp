@@ -121,18 +121,24 @@ inline architecture most_probable_within(const search_space& s, const std::vecto
     std::vector<double> best(static_cast<std::size_t>(resolution) + 1, none);
     best[0] = 0;
     std::vector<std::vector<int>> pick(probs.size(), std::vector<int>(best.size(), -1));
+    std::vector<std::vector<std::size_t>> cost_steps(probs.size());  // per point and candidate
     for (std::size_t p = 0; p < probs.size(); ++p) {
         require(static_cast<index_t>(table[p].size()) == probs[p].numel(),
                 "most_probable_within: choice point '{}' has {} probabilities and {} costs",
                 s.choice_points()[p].name, probs[p].numel(), table[p].size());
+        std::vector<double> log_p;
+        for (std::size_t c = 0; c < table[p].size(); ++c) {
+            cost_steps[p].push_back(static_cast<std::size_t>(steps(table[p][c])));
+            const double pr = probs[p][static_cast<index_t>(c)];
+            log_p.push_back(pr > 0 ? std::log(pr) : none);
+        }
         std::vector<double> next(best.size(), none);
         for (std::size_t b = 0; b < best.size(); ++b) {
             if (best[b] == none) continue;
-            for (std::size_t c = 0; c < table[p].size(); ++c) {
-                const std::size_t nb = b + static_cast<std::size_t>(steps(table[p][c]));
-                const double pr = probs[p][static_cast<index_t>(c)];
-                if (nb >= best.size() || pr <= 0) continue;
-                const double v = best[b] + std::log(pr);
+            for (std::size_t c = 0; c < log_p.size(); ++c) {
+                const std::size_t nb = b + cost_steps[p][c];
+                if (nb >= best.size() || log_p[c] == none) continue;
+                const double v = best[b] + log_p[c];
                 if (v > next[nb]) next[nb] = v, pick[p][nb] = static_cast<int>(c);
             }
         }
@@ -145,7 +151,7 @@ inline architecture most_probable_within(const search_space& s, const std::vecto
     std::size_t b = static_cast<std::size_t>(end - best.begin());
     for (std::size_t p = probs.size(); p-- > 0;) {
         a.choices[p] = pick[p][b];
-        b -= static_cast<std::size_t>(steps(table[p][static_cast<std::size_t>(a.choices[p])]));
+        b -= cost_steps[p][static_cast<std::size_t>(a.choices[p])];
     }
     return a;
 }

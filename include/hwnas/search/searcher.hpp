@@ -401,9 +401,7 @@ public:
     std::string method() const override { return o_.second_order ? "darts2" : "darts"; }
     architecture derived_architecture() const override {
         if (!o_.cell_derivation) return net_.argmax();
-        std::vector<tensor> probs;
-        for (std::size_t p = 0; p < net_.alphas().size(); ++p) probs.push_back(net_.probabilities(p));
-        return darts_cell_architecture(net_.space(), probs, o_.keep_edges, o_.max_skip);
+        return darts_cell_architecture(net_.space(), net_.probabilities(), o_.keep_edges, o_.max_skip);
     }
     var loss(const var& logits, std::span<const std::int32_t> labels) override {
         var ce = cross_entropy(logits, labels);

@@ -229,6 +229,12 @@ public:
         no_grad off;
         return softmax(alphas_.at(p)).value();
     }
+    // softmax(alpha) of every choice point.
+    std::vector<tensor> probabilities() const {
+        std::vector<tensor> probs;
+        for (std::size_t p = 0; p < alphas_.size(); ++p) probs.push_back(probabilities(p));
+        return probs;
+    }
     // The mixing weights of the last forward per choice point: softmax, Gumbel
     // softmax or binary gates (undefined where one path ran without them).
     const std::vector<var>& last_weights() const { return weights_used_; }

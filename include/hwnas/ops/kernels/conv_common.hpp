@@ -83,6 +83,15 @@ inline void flip_weight(const conv_geometry& g, const float* w, float* wt) {
         }
 }
 
+// gx of a stride-1 conv as `forward` (a forward kernel: geometry, x, w,
+// bias, y) of gy with the flipped kernel on input_gradient_geometry(g).
+template <class Forward>
+void input_gradient_by_forward(const conv_geometry& g, const float* gy, const float* w, float* gx, Forward&& forward) {
+    std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * g.cout_g() * g.cin));
+    flip_weight(g, w, flipped.data());
+    forward(input_gradient_geometry(g), gy, flipped.data(), nullptr, gx);
+}
+
 // Taps [lo, hi) of a k-tap kernel with dilation d, starting at input index i0,
 // whose input index i0 + t*d lies in [0, extent).
 struct tap_range {

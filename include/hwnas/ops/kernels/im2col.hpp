@@ -146,9 +146,9 @@ inline void conv_gemm_forward(const conv_geometry& g, const float* x, const floa
 inline void conv_gemm_backward_input(const conv_geometry& g, const float* gy, const float* w, float* gx,
                                      std::int64_t budget = im2col_budget) {
     if (g.stride == 1 && !g.pointwise()) {
-        std::vector<float> flipped(static_cast<std::size_t>(g.kh * g.kw * g.cout_g() * g.cin));
-        flip_weight(g, w, flipped.data());
-        conv_gemm_forward(input_gradient_geometry(g), gy, flipped.data(), nullptr, gx, budget);
+        input_gradient_by_forward(g, gy, w, gx, [budget](const conv_geometry& t, auto... a) {
+            conv_gemm_forward(t, a..., budget);
+        });
         return;
     }
     const std::int64_t rows = g.out_pixels(), kg = g.k_g(), cog = g.cout_g();

@@ -164,6 +164,14 @@ struct tiling {
     std::int64_t ty, tx;
     explicit tiling(const conv_geometry& g) : ty((g.oh + 3) / 4), tx((g.ow + 3) / 4) {}
     std::int64_t count(const conv_geometry& g) const { return g.n * ty * tx; }
+    // Tile t's image and the output row and column of its first element.
+    struct origin {
+        std::int64_t img, y, x;
+    };
+    origin at(std::int64_t t) const {
+        const std::int64_t r = t % (ty * tx);
+        return {t / (ty * tx), (r / tx) * 4, (r % tx) * 4};
+    }
 };
 
 // Tiles per chunk: the chunk's transformed input and products (36 x tiles x
@@ -181,8 +189,8 @@ inline void transform_tiles(const tiling& tl, const float* src, std::int64_t h, 
                             float* dst, P&& p) {
     const std::int64_t nt = t1 - t0;
     for (std::int64_t t = t0; t < t1; ++t) {
-        const std::int64_t img = t / (tl.ty * tl.tx), r = t % (tl.ty * tl.tx);
-        const std::int64_t y0 = (r / tl.tx) * 4 - pad_h, x0 = (r % tl.tx) * 4 - pad_w;
+        const auto [img, oy, ox] = tl.at(t);
+        const std::int64_t y0 = oy - pad_h, x0 = ox - pad_w;
         // Where each tile element reads, or null in the padding: found once for all channels.
         const float* at[I * I];
         for (int i = 0; i < I; ++i)
@@ -242,8 +250,7 @@ inline void winograd_forward(const conv_geometry& g, const float* x, const float
             for (int e = 0; e < 36; ++e)
                 small_gemm(v + e * nt * ci, ci, 1, u.get() + e * ci * co, co, m + e * nt * co, co, nt, co, ci, false);
             for (std::int64_t t = t0; t < t1; ++t) {
-                const std::int64_t img = t / (tl.ty * tl.tx), r = t % (tl.ty * tl.tx);
-                const std::int64_t y0 = (r / tl.tx) * 4, x0 = (r % tl.tx) * 4;
+                const auto [img, y0, x0] = tl.at(t);
                 const std::int64_t rows = std::min<std::int64_t>(4, g.oh - y0), cols = std::min<std::int64_t>(4, g.ow - x0);
                 float* out = y + ((img * g.oh + y0) * g.ow + x0) * co;
                 for_channel_blocks(co, [&]<class V>(std::int64_t c, V) {
