@@ -210,7 +210,7 @@ TEST_CASE("most_probable_within finds the most probable architecture that fits, 
     const std::size_t points = s.choice_points().size(), ops = s.choice_points()[0].candidates.size();
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> u(0.05f, 1.0f);
-    std::uniform_int_distribution<int> cost64(0, 48);  // costs in 1/64ths, the DP's step below: no rounding
+    std::uniform_int_distribution<int> cost64(0, 48);  // costs in 1/64ths
     std::vector<tensor> probs;
     std::vector<std::vector<double>> table(points);
     for (std::size_t p = 0; p < points; ++p) {
@@ -224,6 +224,7 @@ TEST_CASE("most_probable_within finds the most probable architecture that fits, 
     const cost_table cost(table, 0.5, "ms");
     int cheapest = 0;  // in 1/64ths above the fixed part
     for (const auto& row : table) cheapest += static_cast<int>(64 * *std::min_element(row.begin(), row.end()));
+    CHECK(cost.cheapest() == doctest::Approx(cost.fixed() + cheapest / 64.0));
     for (int above : {0, 3, 30, 80, 150}) {
         const double budget = cost.fixed() + (cheapest + above) / 64.0;
         // Exhaustive: every one of ops^points architectures.
@@ -240,13 +241,15 @@ TEST_CASE("most_probable_within finds the most probable architecture that fits, 
             if (total <= budget + 1e-12 && pr > best) best = pr, best_choices = c;
         }
         CAPTURE(budget);
-        const architecture a = most_probable_within(s, probs, cost, budget, cheapest + above);
+        // One DP step per 1/64th of room: no rounding.
+        const architecture a = most_probable_within(s, probs, cost, budget, std::max(above, 1));
         CHECK(a.choices == best_choices);
         CHECK(cost.of(a) <= budget + 1e-12);
     }
     // A budget the argmax fits returns the argmax; one below the cheapest architecture is an error.
     CHECK(most_probable_within(s, probs, cost, 100.0).choices == argmax_architecture(s, probs).choices);
     CHECK_THROWS_AS(most_probable_within(s, probs, cost, 0.49), hwnas::error);
+    CHECK_NOTHROW(most_probable_within(s, probs, cost, cost.cheapest()));
 }
 
 TEST_CASE("compare_with_random ranks the searched network and counts faster, more accurate random ones") {

@@ -8,6 +8,7 @@
 //   costs, standing in until a measured latency table exists for a space.
 // - predictor_cost: a fitted latency predictor (latency/predictor.hpp) on the
 //   one-hot choice encoding; soft encodings give the differentiable term.
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
@@ -67,6 +68,13 @@ public:
     }
     const std::vector<std::vector<double>>& table() const { return table_; }
     double fixed() const { return fixed_; }
+    // The additive cost of the cheapest candidate at every choice point: no architecture costs less.
+    double cheapest() const {
+        double c = fixed_;
+        for (const auto& row : table_)
+            if (!row.empty()) c += *std::min_element(row.begin(), row.end());
+        return c;
+    }
 
 private:
     std::vector<std::vector<double>> table_;

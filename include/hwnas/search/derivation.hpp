@@ -93,12 +93,13 @@ inline architecture darts_cell_architecture(const search_space& s, const std::ve
     return a;
 }
 
-// Costs are rounded up to `resolution` steps of (budget - fixed) / resolution,
-// so the result always fits; an architecture that fits only within that
-// rounding can be missed. The additive sum counts every choice point, so in a
-// space with edges (where dead nodes cost nothing) it bounds the true cost
-// from above: the result fits there too. Throws when even the cheapest
-// candidates exceed the budget.
+// Each candidate's cost above its choice point's cheapest is rounded up to
+// `resolution` steps of (budget - cheapest architecture) / resolution, so the
+// result always fits, the cheapest architecture fits any budget it meets, and
+// an architecture that fits only within that rounding can be missed. The
+// additive sum counts every choice point, so in a space with edges (where dead
+// nodes cost nothing) it bounds the true cost from above: the result fits
+// there too. Throws when even the cheapest candidates exceed the budget.
 inline architecture most_probable_within(const search_space& s, const std::vector<tensor>& probs,
                                          const cost_table& cost, double budget, int resolution = 4096) {
     const auto& table = cost.table();
@@ -106,15 +107,15 @@ inline architecture most_probable_within(const search_space& s, const std::vecto
             "most_probable_within: {} distributions and {} table rows for {} choice points", probs.size(),
             table.size(), s.choice_points().size());
     require(resolution > 0, "most_probable_within: resolution {} must be positive", resolution);
-    double cheapest = cost.fixed();
-    for (const auto& row : table) cheapest += *std::min_element(row.begin(), row.end());
+    const double cheapest = cost.cheapest();
     require(cheapest <= budget,
             "most_probable_within: the cheapest architecture costs {:.4g} {}, over the budget {:.4g} {}", cheapest,
             cost.unit(), budget, cost.unit());
-    const double room = budget - cost.fixed();
-    const double step = room > 0 ? room / resolution : 1.0;
-    const auto steps = [&](double c) {
-        return c <= 0 ? 0 : static_cast<int>(std::min<double>(resolution + 1, std::ceil(c / step - 1e-9)));
+    const double step = (budget - cheapest) / resolution;
+    const auto steps = [&](double excess) {  // resolution + 1: never fits
+        if (excess <= 0) return 0;
+        if (step <= 0) return resolution + 1;
+        return static_cast<int>(std::min<double>(resolution + 1, std::ceil(excess / step - 1e-9)));
     };
     constexpr double none = -std::numeric_limits<double>::infinity();
     // best[b]: highest log-probability of the points so far using exactly b steps.
@@ -127,8 +128,9 @@ inline architecture most_probable_within(const search_space& s, const std::vecto
                 "most_probable_within: choice point '{}' has {} probabilities and {} costs",
                 s.choice_points()[p].name, probs[p].numel(), table[p].size());
         std::vector<double> log_p;
+        const double low = *std::min_element(table[p].begin(), table[p].end());
         for (std::size_t c = 0; c < table[p].size(); ++c) {
-            cost_steps[p].push_back(static_cast<std::size_t>(steps(table[p][c])));
+            cost_steps[p].push_back(static_cast<std::size_t>(steps(table[p][c] - low)));
             const double pr = probs[p][static_cast<index_t>(c)];
             log_p.push_back(pr > 0 ? std::log(pr) : none);
         }
