@@ -27,7 +27,7 @@ struct settings {
     fs::path out;
     std::uint64_t seed = 0;
     int threads = 2, latency_threads = 1;
-    double budget_ms = 0, budget_fraction = 0.6;
+    double budget_ms = 0, budget_fraction = 0.6, budget_margin = 0.05;
     std::int64_t search_epochs = 0, epochs = 0, random_count = 0;
     index_t search_samples = 0, train_samples = 0;
     float lambda = 0, edge_init = 1;
@@ -222,6 +222,7 @@ struct fit_try {
     bool uncut = false;  // the target cut nothing: a higher one changes nothing
 };
 struct budget_fit {
+    bool found = false;  // some candidate measured within the budget
     fit_try best;
     double target_ms = 0, measured_ms = 0;
     json tries = json::array();
@@ -234,10 +235,10 @@ struct budget_fit {
 // it, or the best of 6 attempts), as the width and channel baselines, which
 // search on measured latency, get too. Measured by budget_latency_of.
 template <class Make>
-budget_fit fit_to_measured_budget(const job& j, const std::string& what, double budget_ms, Make make) {
+budget_fit fit_to_measured_budget(const job& j, const std::string& what, double budget_ms, Make make,
+                                  double first_target = 0) {
     budget_fit r;
-    bool found = false;
-    double target = budget_ms;
+    double target = first_target > 0 ? first_target : budget_ms;
     architecture last;
     for (int attempt = 0; attempt < 6; ++attempt) {
         fit_try c = make(target);
@@ -252,8 +253,8 @@ budget_fit fit_to_measured_budget(const job& j, const std::string& what, double 
         last = c.arch;
         const bool fits = measured <= budget_ms,
                    stop = repeat || (fits && (measured >= 0.95 * budget_ms || c.uncut)) || (!fits && c.floor);
-        if (fits && (!found || measured > r.measured_ms)) {
-            found = true;
+        if (fits && (!r.found || measured > r.measured_ms)) {
+            r.found = true;
             r.best = std::move(c);
             r.target_ms = target;
             r.measured_ms = measured;
@@ -263,7 +264,12 @@ budget_fit fit_to_measured_budget(const job& j, const std::string& what, double 
         // above the prediction cuts nothing however often it is lowered.
         target = c_predicted * budget_ms / measured;
     }
-    require<numeric_error>(found,
+    return r;
+}
+template <class Make>
+budget_fit fit_within_measured_budget(const job& j, const std::string& what, double budget_ms, Make make) {
+    budget_fit r = fit_to_measured_budget(j, what, budget_ms, make);
+    require<numeric_error>(r.found,
                            "swiftnet_search: {} did not reach the measured budget {:.3f} ms in {} attempts (each on "
                            "stderr); the smallest network it can make is slower",
                            what, budget_ms, r.tries.size());
@@ -271,13 +277,25 @@ budget_fit fit_to_measured_budget(const job& j, const std::string& what, double 
 }
 
 // Structure-level pruning to the budget, confirmed by measurement.
-json stage_prune(job& j, const gram_run& g, const architecture& start, double budget_ms, const fs::path& log_csv) {
+// start_ms > 0: start's latency as the stage before measured it
+// (budget_latency_of); within the budget there is nothing to prune, and
+// measuring the same network again would only add a coin flip at the
+// budget's edge.
+json stage_prune(job& j, const gram_run& g, const architecture& start, double budget_ms, const fs::path& log_csv,
+                 double start_ms = 0) {
     const structure_importance imp = g.search.importance();
     const auto prune = [&](double target) { return prune_structure(j.space, start, imp, *j.cost, target); };
-    const budget_fit f = fit_to_measured_budget(j, "prune", budget_ms, [&](double target) {
-        const structure_prune_result p = prune(target);
-        return fit_try{p.arch, p.cost, !p.met, p.removals.empty()};
-    });
+    budget_fit f;
+    if (start_ms > 0 && start_ms <= budget_ms) {
+        f.found = true;
+        f.target_ms = j.cost->of(start);
+        f.measured_ms = start_ms;
+    } else {
+        f = fit_within_measured_budget(j, "prune", budget_ms, [&](double target) {
+            const structure_prune_result p = prune(target);
+            return fit_try{p.arch, p.cost, !p.met, p.removals.empty()};
+        });
+    }
     const structure_prune_result best = prune(f.target_ms);  // deterministic: the removals of the chosen attempt
     csv_writer w(log_csv.string(), structure_removal_columns());
     for (std::size_t i = 0; i < best.removals.size(); ++i) w.write_row(structure_removal_row(i + 1, best.removals[i]));
@@ -297,39 +315,76 @@ json stage_prune(job& j, const gram_run& g, const architecture& start, double bu
 // start is instead one of the sub-graphs the search itself draws: the Gibbs
 // chain continued for 64 sweeps (within the budget, as in the search), each
 // distinct sample scored by its one-shot accuracy (the supernet's weights,
-// batch-statistics BN, 2000 held-out search images), the best taken; pruning
-// then only confirms it by measurement. --compare trains both (this and the
-// pruned most probable architecture): the measurement this choice rests on.
-json stage_derive(job& j, gram_run& g) {
-    rng gen(j.s.seed ^ 0xd3e1ULL);
-    const std::vector<architecture> samples = g.search.draw_samples(64, gen);
+// batch-statistics BN, 2000 held-out search images), the best taken. When
+// that one measures over the budget (the table can be off for a network by
+// 1.25x, seed 1 of session 6), the chain is held to a lower table budget,
+// rescaled by measurement (fit_to_measured_budget), so the network is still a
+// sub-graph the search trained, not one with a whole node pruned away; if no
+// table budget gives one within the measured budget, pruning takes the first.
+// --compare trains the pruned most probable architecture too: the
+// measurement this choice rests on.
+json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms) {
     const dataset val = j.search_a.first(2000);
     checkpoint kept;  // batch-statistics evaluation moves the BN running statistics: restored after
     save_state(kept, g.net);
-    csv_writer log((j.s.out / "derive_log.csv").string(),
-                   {"sample", "one_shot_accuracy", "log_probability", "predicted_ms", "live_edges", "mmacs"});
-    std::size_t best = 0;
-    std::vector<double> acc;
-    for (std::size_t i = 0; i < samples.size(); ++i) {
-        g.net.set_architecture(samples[i]);
-        acc.push_back(evaluate(g.net, val, 500, std::nullopt, true).accuracy);
-        if (acc[i] > acc[best]) best = i;
-        log.write_row({std::to_string(i), csv_writer::cell(acc[i]), csv_writer::cell(g.search.log_probability(samples[i])),
-                       csv_writer::cell(j.cost->of(samples[i])),
-                       std::to_string(std::count(samples[i].edges.begin(), samples[i].edges.end(), 1)),
-                       csv_writer::cell(static_cast<double>(network_cost(j.space, samples[i]).macs) / 1e6)});
-    }
+    csv_writer log((j.s.out / "derive_log.csv").string(), {"attempt", "table_budget_ms", "sample", "one_shot_accuracy",
+                                                           "log_probability", "predicted_ms", "live_edges", "mmacs"});
+    struct derivation {
+        architecture arch;
+        double table_budget = 0, one_shot = 0, mean = 0;
+        std::size_t samples = 0;
+    };
+    std::vector<derivation> made;
+    const auto derive_at = [&](double table_budget) {
+        rng gen(j.s.seed ^ 0xd3e1ULL);
+        const std::vector<architecture> samples = g.search.draw_samples(64, gen, table_budget);
+        derivation d{{}, table_budget, -1, 0, samples.size()};
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            g.net.set_architecture(samples[i]);
+            const double acc = evaluate(g.net, val, 500, std::nullopt, true).accuracy;
+            d.mean += acc / static_cast<double>(samples.size());
+            if (acc > d.one_shot) d.one_shot = acc, d.arch = samples[i];
+            log.write_row({std::to_string(made.size()), csv_writer::cell(table_budget), std::to_string(i),
+                           csv_writer::cell(acc), csv_writer::cell(g.search.log_probability(samples[i])),
+                           csv_writer::cell(j.cost->of(samples[i])),
+                           std::to_string(std::count(samples[i].edges.begin(), samples[i].edges.end(), 1)),
+                           csv_writer::cell(static_cast<double>(network_cost(j.space, samples[i]).macs) / 1e6)});
+        }
+        load_state(kept, g.net);
+        fmt::print(stderr, "[derive] table budget {:.3f} ms: {} distinct Gibbs samples; the best one-shot accuracy "
+                   "{:.4f} (mean {:.4f}), predicted {:.3f} ms\n",
+                   table_budget, samples.size(), d.one_shot, d.mean, d.samples ? j.cost->of(d.arch) : 0.0);
+        return d;
+    };
+    const budget_fit f = fit_to_measured_budget(
+        j, "derive", budget_ms,
+        [&](double target) {
+            const double t = std::min(target, search_budget_ms);
+            derivation d = derive_at(t);
+            const bool floor = d.samples == 0;  // the chain never got within t
+            if (floor) {
+                require(!made.empty(), "swiftnet_search: the Gibbs chain drew no sample within the search's own "
+                        "budget {:.3f} ms", t);
+                d = made.front();
+            }
+            made.push_back(d);
+            return fit_try{d.arch, j.cost->of(d.arch), floor, t >= search_budget_ms};
+        },
+        search_budget_ms);
     log.close();
-    load_state(kept, g.net);
-    fmt::print(stderr, "[derive] {} distinct Gibbs samples; the best one-shot accuracy {:.4f} (mean {:.4f}), predicted "
-               "{:.3f} ms\n",
-               samples.size(), acc[best], std::accumulate(acc.begin(), acc.end(), 0.0) / static_cast<double>(acc.size()),
-               j.cost->of(samples[best]));
-    return {{"architecture", architecture_to_json(j.space, samples[best])},
-            {"samples", samples.size()},
-            {"one_shot_accuracy", acc[best]},
-            {"log_probability", g.search.log_probability(samples[best])},
-            {"predicted_latency_ms", j.cost->of(samples[best])}};
+    const derivation& d = *std::find_if(made.begin(), made.end(), [&](const derivation& m) {
+        return f.found ? m.arch == f.best.arch : true;  // none within the budget: the first, for pruning
+    });
+    return {{"architecture", architecture_to_json(j.space, d.arch)},
+            {"samples", d.samples},
+            {"table_budget_ms", d.table_budget},
+            {"one_shot_accuracy", d.one_shot},
+            {"mean_one_shot_accuracy", d.mean},
+            {"log_probability", g.search.log_probability(d.arch)},
+            {"predicted_latency_ms", j.cost->of(d.arch)},
+            {"measured_within_budget", f.found},
+            {"measured_latency_ms", f.found ? f.measured_ms : 0.0},
+            {"attempts", f.tries}};
 }
 
 json stage_random(job& j, double budget_ms, std::int64_t i) {
@@ -419,7 +474,7 @@ json stage_classic(job& j, const std::string& method, double budget_ms, bool wit
         const std::vector<tensor> probs = net.probabilities();
         const architecture top = argmax_architecture(j.space, probs);
         const double cheapest = j.cost->cheapest();
-        const budget_fit f = fit_to_measured_budget(j, method + " within budget", budget_ms, [&](double target) {
+        const budget_fit f = fit_within_measured_budget(j, method + " within budget", budget_ms, [&](double target) {
             const architecture m = most_probable_within(j.space, probs, *j.cost, std::max(target, cheapest));
             return fit_try{m, j.cost->of(m), target <= cheapest, m.choices == top.choices};
         });
@@ -641,6 +696,8 @@ int run(int argc, char** argv) {
     args.option("out", "", "output directory (resumes the run found there)", true)
         .option("budget-ms", "0", "latency budget at batch 1 (0: --budget-fraction of the baseline's measured latency)")
         .option("budget-fraction", "0.6", "budget as a fraction of the fixed baseline's measured latency")
+        .option("budget-margin", "0.05",
+                "measured fits (pruning, width, channels, budget-held searches) aim this fraction below the budget")
         .option("search-epochs", "8", "GRAM search epochs (also FBNet and ProxylessNAS under --compare)")
         .option("search-samples", "30000", "training images the search uses (split 50/50 into weights / architecture)")
         .option("epochs", "4", "training epochs of every network (fine-tuning and from-scratch alike)")
@@ -670,6 +727,7 @@ int run(int argc, char** argv) {
     s.latency_threads = static_cast<int>(args.integer("latency-threads"));
     s.budget_ms = args.real("budget-ms");
     s.budget_fraction = args.real("budget-fraction");
+    s.budget_margin = args.real("budget-margin");
     s.search_epochs = args.integer("search-epochs");
     s.search_samples = args.integer("search-samples");
     s.epochs = args.integer("epochs");
@@ -687,6 +745,8 @@ int run(int argc, char** argv) {
     require(s.budget_fraction > 0 && s.budget_fraction <= 1, "swiftnet_search: --budget-fraction {} is outside (0, 1]",
             s.budget_fraction);
     require(s.budget_ms >= 0, "swiftnet_search: --budget-ms {} is negative", s.budget_ms);
+    require(s.budget_margin >= 0 && s.budget_margin < 0.5, "swiftnet_search: --budget-margin {} is outside [0, 0.5)",
+            s.budget_margin);
     set_num_threads(s.threads);
     fs::create_directories(s.out);
 
@@ -702,6 +762,7 @@ int run(int argc, char** argv) {
 
     stage_log log(s.out / "stages.json",
                   {{"seed", s.seed}, {"budget_ms", s.budget_ms}, {"budget_fraction", s.budget_fraction},
+                   {"budget_margin", s.budget_margin},
                    {"search_epochs", s.search_epochs}, {"search_samples", s.search_samples}, {"epochs", s.epochs},
                    {"train_samples", s.train_samples}, {"lambda", s.lambda}, {"edge_init", s.edge_init}, {"inherit", s.inherit}, {"latency_threads", s.latency_threads},
                    {"threads", s.threads}, {"runs", s.profile.runs}, {"space", j.space.name()}});
@@ -718,6 +779,11 @@ int run(int argc, char** argv) {
     j.lut = load_lut((s.out / "lut.csv").string(), j.space);
     j.cost.emplace(to_cost_table(*j.lut, &j.space));
     const double budget = prof["budget_ms"].get<double>();
+    // Every measured fit aims below the budget by --budget-margin: the end's
+    // measurement, together with all networks, put the same networks up to
+    // 5.3% above what the fit measured (seed 1, session 6: GRAM fitted at 95%
+    // of the budget, judged 0.05% over it at the end).
+    const double fit_budget = budget * (1 - s.budget_margin);
     fmt::print(stderr, "swiftnet_search: baseline {:.3f} ms, budget {:.3f} ms; the table predicts {} sampled networks "
                "with MAPE {:.1f}%\n",
                prof["baseline_latency_ms"].get<double>(), budget, prof["table_check"]["architectures"].get<int>(),
@@ -727,10 +793,10 @@ int run(int argc, char** argv) {
     gram_run g(j, budget);
     const json& search = log.run("search", [&] { return stage_search(j, g); });
     if (!g.search.finished()) g.search.load_checkpoint(s.out / "search" / "checkpoint.bin");
-    const json& derived = log.run("derive", [&] { return stage_derive(j, g); });
+    const json& derived = log.run("derive", [&] { return stage_derive(j, g, budget, fit_budget); });
     const json& pruned = log.run("prune", [&] {
-        return stage_prune(j, g, architecture_from_json(j.space, derived["architecture"]), budget,
-                           s.out / "prune_log.csv");
+        return stage_prune(j, g, architecture_from_json(j.space, derived["architecture"]), fit_budget,
+                           s.out / "prune_log.csv", derived["measured_latency_ms"].get<double>());
     });
     const architecture arch = architecture_from_json(j.space, pruned["architecture"]);
     // algorithms.md 4.4 fine-tunes the pruned network with its inherited
@@ -756,18 +822,18 @@ int run(int argc, char** argv) {
         rows.push_back(log.run("gram_most_probable", [&] {
             const fs::path dir = s.out / "compare" / "gram_most_probable";
             fs::create_directories(dir);
-            const json p = stage_prune(j, g, start, budget, dir / "prune_log.csv");
+            const json p = stage_prune(j, g, start, fit_budget, dir / "prune_log.csv");
             json r = j.train_architecture(architecture_from_json(j.space, p["architecture"]),
                                           "GRAM most probable, structure-pruned (from scratch)", dir);
             r["prune"] = p;
             return r;
         }));
-        rows.push_back(log.run("width", [&] { return stage_width(j, start, budget); }));
-        rows.push_back(log.run("channel", [&] { return stage_channel(j, g, start, budget); }));
+        rows.push_back(log.run("width", [&] { return stage_width(j, start, fit_budget); }));
+        rows.push_back(log.run("channel", [&] { return stage_channel(j, g, start, fit_budget); }));
         rows.push_back(log.run("fbnet", [&] { return stage_classic(j, "fbnet", budget); }));
         rows.push_back(log.run("proxyless", [&] { return stage_classic(j, "proxyless", budget); }));
-        rows.push_back(log.run("fbnet_budget", [&] { return stage_classic(j, "fbnet", budget, true); }));
-        rows.push_back(log.run("proxyless_budget", [&] { return stage_classic(j, "proxyless", budget, true); }));
+        rows.push_back(log.run("fbnet_budget", [&] { return stage_classic(j, "fbnet", fit_budget, true); }));
+        rows.push_back(log.run("proxyless_budget", [&] { return stage_classic(j, "proxyless", fit_budget, true); }));
         result_blocks = log.run("blocks", [&] { return stage_blocks(j, g); });
         for (std::int64_t i = 0; i < s.random_count; ++i)
             rows.push_back(log.run(fmt::format("random_{}", i), [&] { return stage_random(j, budget, i); }));

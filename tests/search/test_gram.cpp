@@ -138,6 +138,15 @@ TEST_CASE("draw_samples continues the chain within the budget and leaves the sea
         CHECK(cost.of(first[i]) <= (1 + o.slack) * o.budget);
         for (std::size_t k = 0; k < i; ++k) CHECK(first[k] != first[i]);
     }
+    // Held to a lower budget, the chain walks into it and keeps only what lies within.
+    double lowest = cost.of(first[0]);
+    for (const architecture& x : first) lowest = std::min(lowest, cost.of(x));
+    const double tighter = 0.5 * (lowest + o.budget);
+    rng c(9);
+    const std::vector<architecture> held = g.draw_samples(40, c, tighter);
+    REQUIRE(!held.empty());
+    for (const architecture& x : held) CHECK(cost.of(x) <= (1 + o.slack) * tighter);
+    CHECK(g.sample() == before);
 }
 
 TEST_CASE("log_probability sums the edge terms and the ops of the live nodes") {

@@ -192,7 +192,7 @@ public:
     var loss(const var& logits, std::span<const std::int32_t> labels) override { return cross_entropy(logits, labels); }
 
     void step(const data_batch& wb, const data_batch& ab) override {
-        gibbs_sweep(sample_, net_.generator());
+        gibbs_sweep(sample_, net_.generator(), g_.budget);
         net_.set_architecture(sample_);
         weight_step(wb);
         if (epoch() >= o_.warmup_epochs) arch_step(wb, ab);
@@ -226,14 +226,19 @@ public:
     const architecture& sample() const { return sample_; }
     // The Gibbs chain continued from the current sample for `sweeps` sweeps
     // on gen (the search's own state is untouched): the distinct
-    // architectures it visits, dead edges removed, in order of first visit.
-    // With a budget they stay within it once the chain is inside, as in the
-    // search; they are the sub-graphs the meta-graph's weights were trained as.
-    std::vector<architecture> draw_samples(std::size_t sweeps, rng& gen) const {
+    // architectures it visits within (1 + slack) x the budget, dead edges
+    // removed, in order of first visit; they are the sub-graphs the
+    // meta-graph's weights were trained as. `budget` > 0 holds the chain to
+    // another budget than the search's (a lower one: the chain walks into it
+    // first, and what it visits on the way is left out).
+    std::vector<architecture> draw_samples(std::size_t sweeps, rng& gen, double budget = 0) const {
+        if (budget <= 0) budget = g_.budget;
+        require(budget <= 0 || table_, "gram_searcher::draw_samples: a budget of {} needs a cost table", budget);
         std::vector<architecture> out;
         architecture a = sample_;
         for (std::size_t i = 0; i < sweeps; ++i) {
-            gibbs_sweep(a, gen);
+            gibbs_sweep(a, gen, budget);
+            if (budget > 0 && table_->of(a) > (1 + g_.slack) * budget) continue;
             architecture live = without_dead_edges(net_.space(), a);
             if (std::find(out.begin(), out.end(), live) == out.end()) out.push_back(std::move(live));
         }
@@ -385,14 +390,15 @@ private:
         gram_history_.push_back(std::move(g));
     }
 
-    // One Gibbs sweep of a over the edge variables (random order), then the ops.
-    void gibbs_sweep(architecture& a, rng& gen) const {
+    // One Gibbs sweep of a over the edge variables (random order), then the
+    // ops, under `budget` (<= 0: none).
+    void gibbs_sweep(architecture& a, rng& gen, double budget) const {
         const search_space& s = net_.space();
-        const double limit = (1 + g_.slack) * g_.budget;
-        double current = g_.budget > 0 ? table_->of(a) : 0;
+        const double limit = (1 + g_.slack) * budget;
+        double current = budget > 0 ? table_->of(a) : 0;
         const auto acceptable = [&]() {
             if (!is_valid(s, a)) return false;
-            if (g_.budget <= 0) return true;
+            if (budget <= 0) return true;
             const double c = table_->of(a);
             if (c > limit && c > current) return false;
             current = c;
