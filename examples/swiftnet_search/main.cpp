@@ -320,7 +320,8 @@ json stage_prune(job& j, const gram_run& g, const architecture& start, double bu
 // 1.25x, seed 1 of session 6), the chain is held to a lower table budget,
 // rescaled by measurement (fit_to_measured_budget), so the network is still a
 // sub-graph the search trained, not one with a whole node pruned away; if no
-// table budget gives one within the measured budget, pruning takes the first.
+// table budget gives one within the measured budget, pruning takes the one
+// measured closest to it.
 // --compare trains the pruned most probable architecture too: the
 // measurement this choice rests on.
 json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms) {
@@ -356,10 +357,16 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
                    table_budget, samples.size(), d.one_shot, d.mean, d.samples ? j.cost->of(d.arch) : 0.0);
         return d;
     };
+    // Samples may exceed their table budget by the search's slack: after one
+    // measured over, the next table budget is held below what lets it in,
+    // or the chain would pick it again.
+    const double slack = g.search.gram_settings().slack;
+    double last_predicted = 0;
     const budget_fit f = fit_to_measured_budget(
         j, "derive", budget_ms,
         [&](double target) {
-            const double t = std::min(target, search_budget_ms);
+            double t = std::min(target, search_budget_ms);
+            if (target < last_predicted) t = std::min(t, 0.999 * last_predicted / (1 + slack));  // the last was over
             derivation d = derive_at(t);
             const bool floor = d.samples == 0;  // the chain never got within t
             if (floor) {
@@ -368,13 +375,18 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
                 d = made.front();
             }
             made.push_back(d);
+            last_predicted = j.cost->of(d.arch);
             return fit_try{d.arch, j.cost->of(d.arch), floor, t >= search_budget_ms};
         },
         search_budget_ms);
     log.close();
-    const derivation& d = *std::find_if(made.begin(), made.end(), [&](const derivation& m) {
-        return f.found ? m.arch == f.best.arch : true;  // none within the budget: the first, for pruning
-    });
+    // None within the budget: the one measured closest to it, for pruning.
+    std::size_t closest = 0;
+    for (std::size_t i = 0; i < f.tries.size(); ++i)
+        if (f.tries[i]["measured_ms"].get<double>() < f.tries[closest]["measured_ms"].get<double>()) closest = i;
+    const derivation& d = f.found ? *std::find_if(made.begin(), made.end(),
+                                                  [&](const derivation& m) { return m.arch == f.best.arch; })
+                                  : made[closest];
     return {{"architecture", architecture_to_json(j.space, d.arch)},
             {"samples", d.samples},
             {"table_budget_ms", d.table_budget},
