@@ -12,7 +12,6 @@
 // Every stage is recorded in --out DIR/stages.json and checkpoints its own
 // work, so a killed run started again with the same flags loses nothing.
 #include <cstdio>
-#include <numeric>
 
 #include <hwnas/data/fashion_mnist.hpp>
 #include <hwnas/gram.hpp>
