@@ -223,7 +223,10 @@ struct fit_try {
 struct budget_fit {
     bool found = false;  // some candidate measured within the budget
     fit_try best;
-    double target_ms = 0, measured_ms = 0;
+    double measured_ms = 0;  // best's
+    // Indices into tries (and into whatever the maker kept per attempt): the
+    // best one, and the one measured fastest (the closest when none fits).
+    std::size_t best_attempt = 0, fastest_attempt = 0;
     json tries = json::array();
 };
 
@@ -239,7 +242,8 @@ budget_fit fit_to_measured_budget(const job& j, const std::string& what, double 
     budget_fit r;
     double target = first_target > 0 ? first_target : budget_ms;
     architecture last;
-    for (int attempt = 0; attempt < 6; ++attempt) {
+    double fastest_ms = 0;
+    for (std::size_t attempt = 0; attempt < 6; ++attempt) {
         fit_try c = make(target);
         const double c_predicted = c.predicted_ms;
         const double measured = j.budget_latency_of(j.space, c.arch);
@@ -250,12 +254,13 @@ budget_fit fit_to_measured_budget(const job& j, const std::string& what, double 
         // Targets between two candidates' predictions make the same one again: nothing new to measure.
         const bool repeat = attempt > 0 && c.arch == last;
         last = c.arch;
+        if (attempt == 0 || measured < fastest_ms) fastest_ms = measured, r.fastest_attempt = attempt;
         const bool fits = measured <= budget_ms,
                    stop = repeat || (fits && (measured >= 0.95 * budget_ms || c.uncut)) || (!fits && c.floor);
         if (fits && (!r.found || measured > r.measured_ms)) {
             r.found = true;
             r.best = std::move(c);
-            r.target_ms = target;
+            r.best_attempt = attempt;
             r.measured_ms = measured;
         }
         if (stop) break;
@@ -283,19 +288,19 @@ budget_fit fit_within_measured_budget(const job& j, const std::string& what, dou
 json stage_prune(job& j, const gram_run& g, const architecture& start, double budget_ms, const fs::path& log_csv,
                  double start_ms = 0) {
     const structure_importance imp = g.search.importance();
-    const auto prune = [&](double target) { return prune_structure(j.space, start, imp, *j.cost, target); };
+    std::vector<structure_prune_result> made;  // one per attempt
     budget_fit f;
     if (start_ms > 0 && start_ms <= budget_ms) {
+        made.push_back({start, j.cost->of(start), true, {}});
         f.found = true;
-        f.target_ms = j.cost->of(start);
         f.measured_ms = start_ms;
     } else {
         f = fit_within_measured_budget(j, "prune", budget_ms, [&](double target) {
-            const structure_prune_result p = prune(target);
+            const structure_prune_result& p = made.emplace_back(prune_structure(j.space, start, imp, *j.cost, target));
             return fit_try{p.arch, p.cost, !p.met, p.removals.empty()};
         });
     }
-    const structure_prune_result best = prune(f.target_ms);  // deterministic: the removals of the chosen attempt
+    const structure_prune_result& best = made[f.best_attempt];
     csv_writer w(log_csv.string(), structure_removal_columns());
     for (std::size_t i = 0; i < best.removals.size(); ++i) w.write_row(structure_removal_row(i + 1, best.removals[i]));
     return {{"architecture", architecture_to_json(j.space, best.arch)},
@@ -380,12 +385,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
         search_budget_ms);
     log.close();
     // None within the budget: the one measured closest to it, for pruning.
-    std::size_t closest = 0;
-    for (std::size_t i = 0; i < f.tries.size(); ++i)
-        if (f.tries[i]["measured_ms"].get<double>() < f.tries[closest]["measured_ms"].get<double>()) closest = i;
-    const derivation& d = f.found ? *std::find_if(made.begin(), made.end(),
-                                                  [&](const derivation& m) { return m.arch == f.best.arch; })
-                                  : made[closest];
+    const derivation& d = made[f.found ? f.best_attempt : f.fastest_attempt];
     return {{"architecture", architecture_to_json(j.space, d.arch)},
             {"samples", d.samples},
             {"table_budget_ms", d.table_budget},
@@ -425,7 +425,6 @@ json stage_width(job& j, const architecture& start, double budget_ms) {
     out["kind"] = "width";
     out["architecture"] = architecture_to_json(j.space, start);
     out["width_multiplier"] = r.x;
-    out["budget_met"] = out["latency_ms"].get<double>() <= budget_ms;
     return out;
 }
 
@@ -441,7 +440,6 @@ json stage_channel(job& j, const gram_run& g, const architecture& start, double 
     out["kind"] = "channel";
     out["architecture"] = architecture_to_json(j.space, start);
     out["keep_ratio"] = r.search.x;
-    out["budget_met"] = out["latency_ms"].get<double>() <= budget_ms;
     return out;
 }
 
@@ -496,7 +494,6 @@ json stage_classic(job& j, const std::string& method, double budget_ms, bool wit
     if (within_budget) r["budget_fit"] = fit;
     r["search_seconds"] = seconds;
     if (!within_budget) r["search_memory"] = search_memory_report;  // a resumed, finished search measures nothing
-    r["budget_met"] = r["latency_ms"].get<double>() <= budget_ms;
     return r;
 }
 

@@ -237,8 +237,8 @@ public:
         std::vector<architecture> out;
         architecture a = sample_;
         for (std::size_t i = 0; i < sweeps; ++i) {
-            gibbs_sweep(a, gen, budget);
-            if (budget > 0 && table_->of(a) > (1 + g_.slack) * budget) continue;
+            const double cost = gibbs_sweep(a, gen, budget);
+            if (budget > 0 && cost > (1 + g_.slack) * budget) continue;
             architecture live = without_dead_edges(net_.space(), a);
             if (std::find(out.begin(), out.end(), live) == out.end()) out.push_back(std::move(live));
         }
@@ -391,8 +391,10 @@ private:
     }
 
     // One Gibbs sweep of a over the edge variables (random order), then the
-    // ops, under `budget` (<= 0: none).
-    void gibbs_sweep(architecture& a, rng& gen, double budget) const {
+    // ops, under `budget` (<= 0: none). Returns a's table cost after it (0
+    // without a budget): every rejected value is put back, so the cost of the
+    // last accepted one.
+    double gibbs_sweep(architecture& a, rng& gen, double budget) const {
         const search_space& s = net_.space();
         const double limit = (1 + g_.slack) * budget;
         double current = budget > 0 ? table_->of(a) : 0;
@@ -421,6 +423,7 @@ private:
             a.choices[p] = c;
             if (!acceptable()) a.choices[p] = old;
         }
+        return current;
     }
 
     // E[LAT] (see the top of this file); adds weight * its gradient to ga, gb when given.
