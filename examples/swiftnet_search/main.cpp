@@ -12,6 +12,8 @@
 // Every stage is recorded in --out DIR/stages.json and checkpoints its own
 // work, so a killed run started again with the same flags loses nothing.
 #include <cstdio>
+#include <functional>
+#include <set>
 
 #include <hwnas/data/fashion_mnist.hpp>
 #include <hwnas/gram.hpp>
@@ -27,7 +29,7 @@ struct settings {
     std::uint64_t seed = 0;
     int threads = 2, latency_threads = 1;
     double budget_ms = 0, budget_fraction = 0.6, budget_margin = 0.05;
-    std::int64_t search_epochs = 0, epochs = 0, random_count = 0;
+    std::int64_t search_epochs = 0, epochs = 0, random_count = 0, repeats = 1;
     index_t search_samples = 0, train_samples = 0;
     float lambda = 0, edge_init = 1;
     profile_options profile;
@@ -81,14 +83,18 @@ struct job {
         return budget_latency_of(*derive_network(sp, a, init));
     }
 
-    // Trains net (from its current weights) with the shared recipe; dir holds its checkpoint and epochs.csv.
-    json train_and_measure(module& net, const std::string& name, double macs, const fs::path& dir) const {
+    // Trains net (from its current weights) with the shared recipe, its data
+    // order drawn from seed; dir holds its checkpoint and epochs.csv.
+    json train_and_measure(module& net, const std::string& name, double macs, const fs::path& dir,
+                           std::optional<std::uint64_t> seed = std::nullopt) const {
         fs::create_directories(dir);
         train_hooks hooks;
         hooks.checkpoint = dir / "checkpoint.bin";
         fmt::print(stderr, "swiftnet_search: training {} ({} parameters, {:.2f} M MACs)\n", name, net.num_parameters(),
                    macs / 1e6);
-        const train_result r = train_classifier(net, train, test, recipe, hooks);
+        train_recipe rc = recipe;
+        if (seed) rc.seed = *seed;
+        const train_result r = train_classifier(net, train, test, rc, hooks);
         write_file_atomically(dir / "epochs.csv", epochs_csv(r.history));
         net.eval();
         return {{"name", name},
@@ -98,16 +104,20 @@ struct job {
                 {"latency_ms", latency_of(net)},
                 {"load_average", load_average()},
                 {"train_seconds", r.train_seconds},
+                {"train_seed", rc.seed},
                 {"epochs", recipe.epochs}};
     }
 
-    // An architecture of the space: trained from scratch, or from a supernet's weights.
+    // An architecture of the space: trained from scratch, or from the weights
+    // of a supernet (weights_from names its search: gram, fbnet, proxyless).
     json train_architecture(const architecture& a, const std::string& name, const fs::path& dir,
-                            const supernet* from = nullptr) const {
+                            const supernet* from = nullptr, const std::string& weights_from = "") const {
+        require(!from == weights_from.empty(), "swiftnet_search: inherited weights without the search's name");
         rng init(s.seed);
         auto net = from ? derive_network(*from, a, init) : derive_network(space, a, init);
         json j = train_and_measure(*net, name, static_cast<double>(network_cost(space, a).macs), dir);
         j["kind"] = "space";
+        j["weights_from"] = from ? weights_from : "scratch";
         j["predicted_latency_ms"] = cost->of(a);
         j["architecture"] = architecture_to_json(space, a);
         return j;
@@ -398,16 +408,46 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
             {"attempts", f.tries}};
 }
 
-json stage_random(job& j, double budget_ms, std::int64_t i) {
-    rng gen(j.s.seed * 1000003ULL + static_cast<std::uint64_t>(i));
-    for (int tries = 0; tries < 100000; ++tries) {
-        const architecture a = sample_architecture(j.space, gen);
-        if (j.cost->of(a) <= budget_ms)
-            return j.train_architecture(a, fmt::format("random {}", i), j.s.out / "compare" / fmt::format("random_{}", i));
+// Random architectures under the budget as measured, as GRAM's network is
+// held: each drawn uniformly among those the table puts under the budget (the
+// search's own constraint), measured (budget_latency_of) and kept if within
+// the fit budget. The table alone is not enough: it was 1.25x optimistic in
+// seed 1 of session 6, every random network it admitted measured slower than
+// GRAM's, and the comparison at equal latency was empty.
+json stage_random_draws(const job& j, double table_budget, double fit_budget) {
+    constexpr int max_measured = 200;  // per draw
+    json draws = json::array();
+    int measured = 0;
+    for (std::int64_t i = 0; i < j.s.random_count; ++i) {
+        rng gen(j.s.seed * 1000003ULL + static_cast<std::uint64_t>(i));
+        int here = 0;
+        for (int tries = 0; tries < 1000000 && here < max_measured && draws.size() == static_cast<std::size_t>(i); ++tries) {
+            const architecture a = sample_architecture(j.space, gen);
+            const double predicted = j.cost->of(a);
+            if (predicted > table_budget) continue;
+            ++here;
+            const double ms = j.budget_latency_of(j.space, a);
+            if (ms <= fit_budget)
+                draws.push_back({{"architecture", architecture_to_json(j.space, a)}, {"predicted_latency_ms", predicted},
+                                 {"measured_latency_ms", ms}, {"candidates_measured", here}});
+        }
+        measured += here;
+        require<numeric_error>(draws.size() > static_cast<std::size_t>(i),
+                               "swiftnet_search: random architecture {}: none of {} drawn under the table budget {:.3f} "
+                               "ms measured within {:.3f} ms; raise the budget or lower --random",
+                               i, here, table_budget, fit_budget);
+        fmt::print(stderr, "[random] {}/{} drawn: {} measured so far, {:.0f}% within the budget\n", i + 1,
+                   j.s.random_count, measured, 100.0 * static_cast<double>(i + 1) / measured);
     }
-    throw config_error(fmt::format("swiftnet_search: no random architecture of {} predicted under {:.3f} ms in 100000 "
-                                   "draws; raise --budget-ms",
-                                   j.space.name(), budget_ms));
+    return {{"draws", draws}, {"candidates_measured", measured}, {"table_budget_ms", table_budget},
+            {"fit_budget_ms", fit_budget}};
+}
+
+json stage_random(const job& j, const json& draw, std::int64_t i) {
+    json r = j.train_architecture(architecture_from_json(j.space, draw["architecture"]), fmt::format("random {}", i),
+                                  j.s.out / "compare" / fmt::format("random_{}", i));
+    r["measured_at_draw_ms"] = draw["measured_latency_ms"];
+    return r;
 }
 
 // The space gram_fmnist with every width scaled by m.
@@ -443,7 +483,36 @@ json stage_channel(job& j, const gram_run& g, const architecture& start, double 
     return out;
 }
 
-// FBNet or ProxylessNAS on the same space (all edges on), same data and epochs; fine-tuned from the supernet.
+// FBNet or ProxylessNAS on the same space (all edges on), same data and
+// epochs: the supernet and its searcher, resumed from the search's checkpoint
+// in dir when there is one.
+struct classic_run {
+    supernet net;
+    std::optional<cost_table> micro;  // FBNet's log(LAT)^beta needs LAT > 1: its table is in microseconds
+    std::unique_ptr<searcher> search;
+    fs::path checkpoint;
+    classic_run(const job& j, const std::string& method)
+        : net(j.space, {.seed = j.s.seed}), checkpoint(j.s.out / "compare" / method / "search_checkpoint.bin") {
+        search_options o = method == "fbnet" ? fbnet_defaults() : proxyless_defaults();
+        o.epochs = j.s.search_epochs;
+        o.warmup_epochs = method == "fbnet" ? std::max<std::int64_t>(1, j.s.search_epochs / 4) : 0;
+        o.seed = j.s.seed;
+        o.progress = true;
+        o.cost_weight = method == "proxyless" ? j.s.lambda : 0;
+        if (method == "fbnet") {
+            std::vector<std::vector<double>> us = j.cost->table();
+            for (auto& row : us)
+                for (double& v : row) v *= 1000;
+            micro.emplace(us, 1000 * j.cost->fixed(), "us", std::make_shared<const search_space>(j.space));
+            search = std::make_unique<fbnet_searcher>(net, j.search_w, j.search_a, *micro, o);
+        } else {
+            search = std::make_unique<proxyless_searcher>(net, j.search_w, j.search_a, *j.cost, o);
+        }
+        if (fs::exists(checkpoint)) search->load_checkpoint(checkpoint);
+    }
+};
+
+// FBNet or ProxylessNAS (classic_run); fine-tuned from the supernet.
 // Their soft cost terms do not hold a budget; `within_budget` derives, from
 // the same search (resumed from its checkpoint), the most probable
 // architecture within the budget: by the table (most_probable_within),
@@ -452,25 +521,12 @@ json stage_classic(job& j, const std::string& method, double budget_ms, bool wit
     const fs::path dir = j.s.out / "compare" / method;
     const fs::path out = within_budget ? j.s.out / "compare" / (method + "_budget") : dir;
     fs::create_directories(out);
-    supernet net(j.space, {.seed = j.s.seed});
-    search_options o = method == "fbnet" ? fbnet_defaults() : proxyless_defaults();
-    o.epochs = j.s.search_epochs;
-    o.warmup_epochs = method == "fbnet" ? std::max<std::int64_t>(1, j.s.search_epochs / 4) : 0;
-    o.seed = j.s.seed;
-    o.progress = true;
-    o.cost_weight = method == "proxyless" ? j.s.lambda : 0;
-    std::unique_ptr<searcher> s;
-    // FBNet's log(LAT)^beta needs LAT > 1: its table is in microseconds.
-    std::vector<std::vector<double>> us = j.cost->table();
-    for (auto& row : us)
-        for (double& v : row) v *= 1000;
-    const cost_table micro(us, 1000 * j.cost->fixed(), "us", std::make_shared<const search_space>(j.space));
-    if (method == "fbnet") s = std::make_unique<fbnet_searcher>(net, j.search_w, j.search_a, micro, o);
-    else s = std::make_unique<proxyless_searcher>(net, j.search_w, j.search_a, *j.cost, o);
+    classic_run c(j, method);
+    searcher* s = c.search.get();
+    supernet& net = c.net;
     search_hooks hooks;
-    hooks.checkpoint = dir / "search_checkpoint.bin";
+    hooks.checkpoint = c.checkpoint;
     hooks.checkpoint_every = 50;
-    if (fs::exists(hooks.checkpoint)) s->load_checkpoint(hooks.checkpoint);
     const search_memory memory;
     s->run(hooks);
     const json search_memory_report = memory.report();
@@ -490,7 +546,7 @@ json stage_classic(job& j, const std::string& method, double budget_ms, bool wit
         a = f.best.arch;
         fit = f.tries;
     }
-    json r = j.train_architecture(a, within_budget ? method + "_budget" : method, out, &net);
+    json r = j.train_architecture(a, within_budget ? method + "_budget" : method, out, &net, method);
     if (within_budget) r["budget_fit"] = fit;
     r["search_seconds"] = seconds;
     if (!within_budget) r["search_memory"] = search_memory_report;  // a resumed, finished search measures nothing
@@ -547,6 +603,56 @@ json stage_blocks(job& j, gram_run& g) {
             {"log10_size_reduced", count_architectures(reduced.space).log10}};
 }
 
+// ---- repeated trainings ---------------------------------------------------
+
+// A row's network as its stage built it before training: initial weights
+// drawn from init, or those of the supernet its search trained (with_weights;
+// latency does not depend on the weight values, so a measurement skips
+// loading a search).
+std::shared_ptr<module> row_network(const job& j, const gram_run& g, const json& r, rng& init, bool with_weights) {
+    const std::string kind = r.value("kind", "");
+    if (kind == "baseline") return make_mobilenet(mobilenet_v2_small(), init);
+    const architecture a = architecture_from_json(j.space, r["architecture"]);
+    if (kind == "width") return derive_network(width_scaled(r["width_multiplier"].get<double>()), a, init);
+    if (kind == "channel") return prune_channels(*derive_network(g.net, a, init), r["keep_ratio"].get<double>());
+    if (!with_weights) return derive_network(j.space, a, init);
+    require(r.contains("weights_from"), "swiftnet_search: row '{}' does not say where its weights came from",
+            r["name"].get<std::string>());
+    const std::string from = r["weights_from"].get<std::string>();
+    if (from == "scratch") return derive_network(j.space, a, init);
+    if (from == "gram") return derive_network(g.net, a, init);
+    const classic_run c(j, from);
+    require(c.search->finished(), "swiftnet_search: the {} search in {} has not finished", from,
+            c.checkpoint.string());
+    return derive_network(c.net, a, init);
+}
+
+// The seed of a row's r-th training (r = 0: the run's own seed).
+std::uint64_t training_seed(const job& j, std::uint64_t r) { return j.s.seed ^ (r * 0x9e3779b97f4a7c15ULL); }
+
+// A row's network trained again from another seed: its drawn initial weights
+// and its data order. One 4-epoch training carries about +-0.5 points of
+// noise here (session 6: a bit-level change in the GEMM's sums moved GRAM's
+// network by 0.5), more than most gaps between the methods.
+json stage_repeat(const job& j, const gram_run& g, const json& row, std::uint64_t r, const fs::path& dir) {
+    const std::uint64_t seed = training_seed(j, r);
+    rng init(seed);
+    auto net = row_network(j, g, row, init, true);
+    const json t = j.train_and_measure(*net, fmt::format("{} (training {})", row["name"].get<std::string>(), r + 1),
+                                       row["macs"].get<double>(), dir, seed);
+    return {{"test_accuracy", t["test_accuracy"]}, {"train_seconds", t["train_seconds"]}, {"train_seed", seed}};
+}
+
+// Mean and sample standard deviation of the accuracies in row["accuracy_runs"].
+void summarize_runs(json& row) {
+    const std::vector<double> a = row["accuracy_runs"].get<std::vector<double>>();
+    double mean = 0, ss = 0;
+    for (double x : a) mean += x / static_cast<double>(a.size());
+    for (double x : a) ss += (x - mean) * (x - mean);
+    row["accuracy_mean"] = mean;
+    row["accuracy_sd"] = a.size() > 1 ? std::sqrt(ss / static_cast<double>(a.size() - 1)) : 0.0;
+}
+
 // ---- latency, measured together -------------------------------------------
 
 // Every network of the report rebuilt (latency does not depend on the weight
@@ -561,20 +667,7 @@ json stage_blocks(job& j, gram_run& g) {
 double measure_together(const job& j, const gram_run& g, json& rows, double budget_ms) {
     std::vector<std::shared_ptr<module>> nets;
     rng init(j.s.seed);
-    for (const auto& r : rows) {
-        const std::string kind = r.value("kind", "");
-        if (kind == "baseline") {
-            nets.push_back(j.baseline_net);
-            continue;
-        }
-        const architecture a = architecture_from_json(j.space, r["architecture"]);
-        if (kind == "width")
-            nets.push_back(derive_network(width_scaled(r["width_multiplier"].get<double>()), a, init));
-        else if (kind == "channel")
-            nets.push_back(prune_channels(*derive_network(g.net, a, init), r["keep_ratio"].get<double>()));
-        else
-            nets.push_back(derive_network(j.space, a, init));
-    }
+    for (const auto& r : rows) nets.push_back(row_network(j, g, r, init, false));
     std::vector<module*> ms;
     for (auto& n : nets) ms.push_back(n.get());
     const std::vector<profile_result> t =
@@ -600,12 +693,19 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
         "(batch 1, {} thread{}, this CPU: {}).\n\n",
         j.space.name(), j.space.name(), result["budget_ms"].get<double>(), j.s.latency_threads,
         j.s.latency_threads == 1 ? "" : "s", result["machine"]["cpu"].get<std::string>());
-    s += "| network | test accuracy | measured latency (ms) | predicted (ms) | MMACs | params | accuracy / MMAC | "
-         "search (s) |\n|---|---|---|---|---|---|---|---|\n";
+    const bool repeated = j.s.repeats > 1;
+    s += fmt::format("| network | test accuracy | {}measured latency (ms) | predicted (ms) | MMACs | params | accuracy / "
+                     "MMAC | search (s) |\n|---|---|{}---|---|---|---|---|---|\n",
+                     repeated ? fmt::format("mean ± sd of {} trainings | ", j.s.repeats) : "", repeated ? "---|" : "");
     for (const auto& r : rows) {
         const double macs = r["macs"].get<double>() / 1e6;
-        s += fmt::format("| {} | {:.4f} | {:.3f} | {} | {:.2f} | {} | {:.4f} | {} |\n", r["name"].get<std::string>(),
-                         r["test_accuracy"].get<double>(), r["latency_ms"].get<double>(),
+        const std::string runs =
+            !repeated ? ""
+            : r.contains("accuracy_sd")
+                ? fmt::format("{:.4f} ± {:.4f} | ", r["accuracy_mean"].get<double>(), r["accuracy_sd"].get<double>())
+                : "- | ";
+        s += fmt::format("| {} | {:.4f} | {}{:.3f} | {} | {:.2f} | {} | {:.4f} | {} |\n", r["name"].get<std::string>(),
+                         r["test_accuracy"].get<double>(), runs, r["latency_ms"].get<double>(),
                          r.contains("predicted_latency_ms") ? fmt::format("{:.3f}", r["predicted_latency_ms"].get<double>())
                                                             : "-",
                          macs, r["params"].get<long long>(), r["test_accuracy"].get<double>() / macs,
@@ -626,10 +726,11 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
         100 * (g["test_accuracy"].get<double>() - b["test_accuracy"].get<double>()));
     if (result.contains("random_comparison")) {
         const json& rc = result["random_comparison"];
-        s += fmt::format("\nAgainst {} random architectures of the space under the budget (same recipe): their mean "
-                         "accuracy {:.4f} ({:+.2f} points for GRAM); GRAM ranks {} of {} by accuracy; {} of the {} at "
-                         "equal or lower measured latency are more accurate.\n",
-                         rc["count"].get<int>(), rc["mean_accuracy"].get<double>(),
+        s += fmt::format("\nAgainst {} random architectures of the space held to the budget as GRAM's network is (drawn "
+                         "under the table budget, kept when measured within the fit budget: {} candidates measured; same "
+                         "recipe): their mean accuracy {:.4f} ({:+.2f} points for GRAM); GRAM ranks {} of {} by accuracy; "
+                         "{} of the {} at equal or lower measured latency are more accurate.\n",
+                         rc["count"].get<int>(), rc["candidates_measured"].get<int>(), rc["mean_accuracy"].get<double>(),
                          100 * rc["searched_minus_mean"].get<double>(), rc["rank"].get<int>(), rc["count"].get<int>() + 1,
                          rc["more_accurate_at_lower_latency"].get<int>(), rc["at_lower_latency"].get<int>());
     }
@@ -643,6 +744,28 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                          r["latency_ms"].get<double>(), r["budget_met"].get<bool>() ? "met" : "NOT met",
                          100 * (g["test_accuracy"].get<double>() - r["test_accuracy"].get<double>()),
                          r["search_seconds"].get<double>() / g["search_seconds"].get<double>());
+    }
+    if (repeated) {
+        // Each gap with the standard error of a difference of two means.
+        const auto mean = [](const json& r) { return r["accuracy_mean"].get<double>(); };
+        const auto var = [&](const json& r) {
+            return std::pow(r["accuracy_sd"].get<double>(), 2) / static_cast<double>(j.s.repeats);
+        };
+        s += fmt::format("\nOver {} trainings of each network below (from different seeds: initial weights where drawn, "
+                         "data order), GRAM {:.4f} ± {:.4f}; against each, GRAM's gap in points ± its standard error:\n",
+                         j.s.repeats, mean(g), g["accuracy_sd"].get<double>());
+        for (const auto& r : rows) {
+            if (!r.contains("accuracy_sd") || r["stage"] == "final") continue;
+            s += fmt::format("- {}: {:.4f} ± {:.4f}; GRAM {:+.2f} ± {:.2f}\n", r["name"].get<std::string>(), mean(r),
+                             r["accuracy_sd"].get<double>(), 100 * (mean(g) - mean(r)), 100 * std::sqrt(var(g) + var(r)));
+            if (r["stage"] == "baseline")
+                s += fmt::format("  (accuracy density at the means: {:.2f}x the baseline's)\n",
+                                 mean(g) / g["macs"].get<double>() / (mean(r) / r["macs"].get<double>()));
+        }
+        if (result.contains("random_comparison"))
+            s += fmt::format("- the random architectures (one training each): mean {:.4f}; GRAM {:+.2f}\n",
+                             result["random_comparison"]["mean_accuracy"].get<double>(),
+                             100 * (mean(g) - result["random_comparison"]["mean_accuracy"].get<double>()));
     }
     if (result.contains("blocks")) {
         const json& bl = result["blocks"];
@@ -713,6 +836,9 @@ int run(int argc, char** argv) {
         .option("lambda", "0.01", "latency weight per ms in the architecture loss (GRAM, ProxylessNAS)")
         .option("edge-init", "1.0", "initial edge logit of the meta-graph (p = sigmoid: 1.0 gives 0.73)")
         .option("random", "20", "random architectures under the budget (--compare)")
+        .option("repeats", "1",
+                "trainings of the networks the targets compare (GRAM, baseline, budget-held FBNet and ProxylessNAS, "
+                "width, channels), each from another seed: mean and spread")
         .option("seed", "0", "seed")
         .option("threads", "2", "threads for training and search")
         .option("latency-threads", "1", "threads for latency measurements")
@@ -742,6 +868,8 @@ int run(int argc, char** argv) {
     s.train_samples = args.integer("train-samples");
     s.lambda = static_cast<float>(args.real("lambda"));
     s.random_count = args.integer("random");
+    s.repeats = args.integer("repeats");
+    require(s.repeats >= 1, "swiftnet_search: --repeats {} is below 1", s.repeats);
     s.edge_init = static_cast<float>(args.real("edge-init"));
     s.profile.runs = static_cast<int>(args.integer("runs"));
     s.profile.seed = s.seed;
@@ -814,7 +942,7 @@ int run(int argc, char** argv) {
     // --inherit the paper's way (both under --compare).
     const auto train_final = [&](bool inherit, const std::string& stage) {
         return j.train_architecture(arch, inherit ? "GRAM (pruned, inherited weights)" : "GRAM (pruned, from scratch)",
-                                    s.out / stage, inherit ? &g.net : nullptr);
+                                    s.out / stage, inherit ? &g.net : nullptr, inherit ? "gram" : "");
     };
     const json& tuned = log.run("final", [&] { return train_final(s.inherit, "final"); });
 
@@ -823,11 +951,17 @@ int run(int argc, char** argv) {
     gram_row["search_seconds"] = search["search_seconds"];
     gram_row["search_memory"] = search["memory"];
     json rows = json::array({gram_row, base});
+    rows[0]["stage"] = "final";
+    rows[1]["stage"] = "baseline";
+    const auto add = [&](const std::string& stage, const std::function<json()>& f) {
+        rows.push_back(log.run(stage, f));
+        rows.back()["stage"] = stage;
+    };
     if (s.compare) {
         const architecture start = g.search.derived_architecture();
-        rows.push_back(log.run("gram_other_init", [&] { return train_final(!s.inherit, "compare/gram_other_init"); }));
+        add("gram_other_init", [&] { return train_final(!s.inherit, "compare/gram_other_init"); });
         // algorithms.md 4.4 as written: the most probable architecture, structure-pruned (the start of width and channel too).
-        rows.push_back(log.run("gram_most_probable", [&] {
+        add("gram_most_probable", [&] {
             const fs::path dir = s.out / "compare" / "gram_most_probable";
             fs::create_directories(dir);
             const json p = stage_prune(j, g, start, fit_budget, dir / "prune_log.csv");
@@ -835,16 +969,39 @@ int run(int argc, char** argv) {
                                           "GRAM most probable, structure-pruned (from scratch)", dir);
             r["prune"] = p;
             return r;
-        }));
-        rows.push_back(log.run("width", [&] { return stage_width(j, start, fit_budget); }));
-        rows.push_back(log.run("channel", [&] { return stage_channel(j, g, start, fit_budget); }));
-        rows.push_back(log.run("fbnet", [&] { return stage_classic(j, "fbnet", budget); }));
-        rows.push_back(log.run("proxyless", [&] { return stage_classic(j, "proxyless", budget); }));
-        rows.push_back(log.run("fbnet_budget", [&] { return stage_classic(j, "fbnet", fit_budget, true); }));
-        rows.push_back(log.run("proxyless_budget", [&] { return stage_classic(j, "proxyless", fit_budget, true); }));
+        });
+        add("width", [&] { return stage_width(j, start, fit_budget); });
+        add("channel", [&] { return stage_channel(j, g, start, fit_budget); });
+        add("fbnet", [&] { return stage_classic(j, "fbnet", budget); });
+        add("proxyless", [&] { return stage_classic(j, "proxyless", budget); });
+        add("fbnet_budget", [&] { return stage_classic(j, "fbnet", fit_budget, true); });
+        add("proxyless_budget", [&] { return stage_classic(j, "proxyless", fit_budget, true); });
         result_blocks = log.run("blocks", [&] { return stage_blocks(j, g); });
-        for (std::int64_t i = 0; i < s.random_count; ++i)
-            rows.push_back(log.run(fmt::format("random_{}", i), [&] { return stage_random(j, budget, i); }));
+        const json draws = log.run("random_draws", [&] { return stage_random_draws(j, budget, fit_budget); })["draws"];
+        require(draws.size() >= static_cast<std::size_t>(s.random_count),
+                "swiftnet_search: {} holds {} random draws, --random asks for {}", s.out.string(), draws.size(),
+                s.random_count);
+        for (std::int64_t i = 0; i < s.random_count; ++i) {
+            const json& d = draws[static_cast<std::size_t>(i)];
+            add(fmt::format("random_{}", i), [&] { return stage_random(j, d, i); });
+            require(rows.back()["architecture"] == d["architecture"],
+                    "swiftnet_search: stage random_{} in {} trained another architecture than its draw", i,
+                    (s.out / "stages.json").string());
+        }
+    }
+    // The networks the targets compare, trained again from other seeds.
+    const std::set<std::string> repeated{"final", "baseline", "fbnet_budget", "proxyless_budget", "width", "channel"};
+    for (json& row : rows) {
+        const std::string stage = row["stage"].get<std::string>();
+        if (!repeated.contains(stage)) continue;
+        row["accuracy_runs"] = json::array({row["test_accuracy"]});
+        for (std::int64_t r = 1; r < s.repeats; ++r) {
+            const std::string name = fmt::format("{}_repeat_{}", stage, r);
+            row["accuracy_runs"].push_back(log.run(name, [&] {
+                return stage_repeat(j, g, row, static_cast<std::uint64_t>(r), s.out / "repeats" / name);
+            })["test_accuracy"]);
+        }
+        summarize_runs(row);
     }
 
     const double budget_together = measure_together(j, g, rows, budget);
@@ -874,6 +1031,7 @@ int run(int argc, char** argv) {
         for (const auto& r : rows)
             if (r["name"].get<std::string>().rfind("random", 0) == 0) randoms.push_back(r);
         result["random_comparison"] = compare_with_random(rows[0], randoms);
+        result["random_comparison"]["candidates_measured"] = log.result("random_draws")["candidates_measured"];
         result["compare"] = json(rows.begin() + 2, rows.end());
         result["blocks"] = result_blocks;
     }
