@@ -762,10 +762,16 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                 s += fmt::format("  (accuracy density at the means: {:.2f}x the baseline's)\n",
                                  mean(g) / g["macs"].get<double>() / (mean(r) / r["macs"].get<double>()));
         }
-        if (result.contains("random_comparison"))
-            s += fmt::format("- the random architectures (one training each): mean {:.4f}; GRAM {:+.2f}\n",
+        if (result.contains("random_comparison")) {
+            std::size_t above = 0, count = 0;
+            for (const auto& r : rows)
+                if (r["stage"].get<std::string>().rfind("random_", 0) == 0)
+                    ++count, above += r["test_accuracy"].get<double>() > mean(g);
+            s += fmt::format("- the random architectures (one training each): mean {:.4f}; GRAM {:+.2f}; {} of the {} "
+                             "above GRAM's mean\n",
                              result["random_comparison"]["mean_accuracy"].get<double>(),
-                             100 * (mean(g) - result["random_comparison"]["mean_accuracy"].get<double>()));
+                             100 * (mean(g) - result["random_comparison"]["mean_accuracy"].get<double>()), above, count);
+        }
     }
     if (result.contains("blocks")) {
         const json& bl = result["blocks"];
