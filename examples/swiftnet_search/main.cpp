@@ -985,8 +985,8 @@ int run(int argc, char** argv) {
         result_blocks = log.run("blocks", [&] { return stage_blocks(j, g); });
         const json draws = log.run("random_draws", [&] { return stage_random_draws(j, budget, fit_budget); })["draws"];
         require(draws.size() >= static_cast<std::size_t>(s.random_count),
-                "swiftnet_search: {} holds {} random draws, --random asks for {}", s.out.string(), draws.size(),
-                s.random_count);
+                "swiftnet_search: {} holds {} random draws, --random asks for {}; use another output directory",
+                s.out.string(), draws.size(), s.random_count);
         for (std::int64_t i = 0; i < s.random_count; ++i) {
             const json& d = draws[static_cast<std::size_t>(i)];
             add(fmt::format("random_{}", i), [&] { return stage_random(j, d, i); });
