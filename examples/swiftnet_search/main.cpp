@@ -321,6 +321,22 @@ json stage_prune(job& j, const gram_run& g, const architecture& start, double bu
             {"attempts", f.tries}};
 }
 
+// One-shot accuracy of sub-graphs of the searched supernet: its weights,
+// batch-statistics BN (its running statistics mix other sub-graphs), on 2000
+// held-out search images. Evaluating moves the BN running statistics;
+// restore() puts back those of the search.
+struct one_shot_scorer {
+    gram_run& g;
+    dataset val;
+    checkpoint kept;
+    one_shot_scorer(const job& j, gram_run& run) : g(run), val(j.search_a.first(2000)) { save_state(kept, g.net); }
+    double operator()(const architecture& a) {
+        g.net.set_architecture(a);
+        return evaluate(g.net, val, 500, std::nullopt, true).accuracy;
+    }
+    void restore() { load_state(kept, g.net); }
+};
+
 // Where pruning starts (algorithms.md 4.4 says: the most probable
 // architecture). The most probable architecture (every p_uv > 0.5, argmax
 // ops) is a denser graph than any sub-graph the search trained under the
@@ -339,9 +355,7 @@ json stage_prune(job& j, const gram_run& g, const architecture& start, double bu
 // --compare trains the pruned most probable architecture too: the
 // measurement this choice rests on.
 json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms) {
-    const dataset val = j.search_a.first(2000);
-    checkpoint kept;  // batch-statistics evaluation moves the BN running statistics: restored after
-    save_state(kept, g.net);
+    one_shot_scorer one_shot(j, g);
     csv_writer log((j.s.out / "derive_log.csv").string(), {"attempt", "table_budget_ms", "sample", "one_shot_accuracy",
                                                            "log_probability", "predicted_ms", "live_edges", "mmacs"});
     struct derivation {
@@ -355,8 +369,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
         const std::vector<architecture> samples = g.search.draw_samples(64, gen, table_budget);
         derivation d{{}, table_budget, -1, 0, samples.size()};
         for (std::size_t i = 0; i < samples.size(); ++i) {
-            g.net.set_architecture(samples[i]);
-            const double acc = evaluate(g.net, val, 500, std::nullopt, true).accuracy;
+            const double acc = one_shot(samples[i]);
             d.mean += acc / static_cast<double>(samples.size());
             if (acc > d.one_shot) d.one_shot = acc, d.arch = samples[i];
             log.write_row({std::to_string(made.size()), csv_writer::cell(table_budget), std::to_string(i),
@@ -365,7 +378,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
                            std::to_string(std::count(samples[i].edges.begin(), samples[i].edges.end(), 1)),
                            csv_writer::cell(static_cast<double>(network_cost(j.space, samples[i]).macs) / 1e6)});
         }
-        load_state(kept, g.net);
+        one_shot.restore();
         fmt::print(stderr, "[derive] table budget {:.3f} ms: {} distinct Gibbs samples; the best one-shot accuracy "
                    "{:.4f} (mean {:.4f}), predicted {:.3f} ms\n",
                    table_budget, samples.size(), d.one_shot, d.mean, d.samples ? j.cost->of(d.arch) : 0.0);
@@ -448,6 +461,24 @@ json stage_random(const job& j, const json& draw, std::int64_t i) {
                                   j.s.out / "compare" / fmt::format("random_{}", i));
     r["measured_at_draw_ms"] = draw["measured_latency_ms"];
     return r;
+}
+
+// What the derive stage's choice rests on: how the one-shot accuracy of
+// GRAM's and the random networks (the same supernet, one_shot_scorer) ranks
+// them against their trained accuracy (first trainings).
+json stage_one_shot_check(const job& j, gram_run& g, const json& rows) {
+    one_shot_scorer one_shot(j, g);
+    std::vector<double> predicted, trained;
+    json nets = json::array();
+    for (const auto& r : rows) {
+        const std::string stage = r["stage"].get<std::string>();
+        if (stage != "final" && stage.rfind("random_", 0) != 0) continue;
+        predicted.push_back(one_shot(architecture_from_json(j.space, r["architecture"])));
+        trained.push_back(r["test_accuracy"].get<double>());
+        nets.push_back({{"name", r["name"]}, {"one_shot_accuracy", predicted.back()}, {"test_accuracy", trained.back()}});
+    }
+    one_shot.restore();
+    return {{"networks", nets}, {"kendall_tau", kendall_tau(predicted, trained)}};
 }
 
 // The space gram_fmnist with every width scaled by m.
@@ -733,6 +764,10 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                          rc["count"].get<int>(), rc["candidates_measured"].get<int>(), rc["mean_accuracy"].get<double>(),
                          100 * rc["searched_minus_mean"].get<double>(), rc["rank"].get<int>(), rc["count"].get<int>() + 1,
                          rc["more_accurate_at_lower_latency"].get<int>(), rc["at_lower_latency"].get<int>());
+        const json& os = result["one_shot_check"];
+        s += fmt::format("The supernet's one-shot accuracy (what the derive stage picks GRAM's network by) ranks these "
+                         "{} networks against their trained accuracy at Kendall tau {:.2f}.\n",
+                         os["networks"].size(), os["kendall_tau"].get<double>());
     }
     // The classic searches held to the same budget (stage_classic, within_budget).
     for (const auto& r : rows) {
@@ -952,7 +987,7 @@ int run(int argc, char** argv) {
     };
     const json& tuned = log.run("final", [&] { return train_final(s.inherit, "final"); });
 
-    json result_blocks;
+    json result_blocks, one_shot_check;
     json gram_row = tuned;
     gram_row["search_seconds"] = search["search_seconds"];
     gram_row["search_memory"] = search["memory"];
@@ -994,6 +1029,7 @@ int run(int argc, char** argv) {
                     "swiftnet_search: stage random_{} in {} trained another architecture than its draw", i,
                     (s.out / "stages.json").string());
         }
+        one_shot_check = log.run("one_shot_check", [&] { return stage_one_shot_check(j, g, rows); });
     }
     // The networks the targets compare, trained again from other seeds.
     const std::set<std::string> repeated{"final", "baseline", "fbnet_budget", "proxyless_budget", "width", "channel"};
@@ -1040,6 +1076,7 @@ int run(int argc, char** argv) {
         result["random_comparison"]["candidates_measured"] = log.result("random_draws")["candidates_measured"];
         result["compare"] = json(rows.begin() + 2, rows.end());
         result["blocks"] = result_blocks;
+        result["one_shot_check"] = one_shot_check;
     }
     write_file_atomically(s.out / "architecture.json", pruned["architecture"].dump(2));
     write_outputs(j, result, rows);
