@@ -403,7 +403,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
             }
             made.push_back(d);
             last_predicted = j.cost->of(d.arch);
-            return fit_try{d.arch, j.cost->of(d.arch), floor, t >= search_budget_ms};
+            return fit_try{d.arch, last_predicted, floor, t >= search_budget_ms};
         },
         search_budget_ms);
     log.close();
@@ -434,15 +434,16 @@ json stage_random_draws(const job& j, double table_budget, double fit_budget) {
     for (std::int64_t i = 0; i < j.s.random_count; ++i) {
         rng gen(j.s.seed * 1000003ULL + static_cast<std::uint64_t>(i));
         int here = 0;
-        for (int tries = 0; tries < 1000000 && here < max_measured && draws.size() == static_cast<std::size_t>(i); ++tries) {
+        for (int tries = 0; tries < 1000000 && here < max_measured; ++tries) {
             const architecture a = sample_architecture(j.space, gen);
             const double predicted = j.cost->of(a);
             if (predicted > table_budget) continue;
             ++here;
             const double ms = j.budget_latency_of(j.space, a);
-            if (ms <= fit_budget)
-                draws.push_back({{"architecture", architecture_to_json(j.space, a)}, {"predicted_latency_ms", predicted},
-                                 {"measured_latency_ms", ms}, {"candidates_measured", here}});
+            if (ms > fit_budget) continue;
+            draws.push_back({{"architecture", architecture_to_json(j.space, a)}, {"predicted_latency_ms", predicted},
+                             {"measured_latency_ms", ms}, {"candidates_measured", here}});
+            break;
         }
         measured += here;
         require<numeric_error>(draws.size() > static_cast<std::size_t>(i),
@@ -455,6 +456,9 @@ json stage_random_draws(const job& j, double table_budget, double fit_budget) {
     return {{"draws", draws}, {"candidates_measured", measured}, {"table_budget_ms", table_budget},
             {"fit_budget_ms", fit_budget}};
 }
+
+// A report row of one of the random architectures (stage random_i).
+bool is_random_row(const json& row) { return row["stage"].get<std::string>().rfind("random_", 0) == 0; }
 
 json stage_random(const job& j, const json& draw, std::int64_t i) {
     json r = j.train_architecture(architecture_from_json(j.space, draw["architecture"]), fmt::format("random {}", i),
@@ -471,8 +475,7 @@ json stage_one_shot_check(const job& j, gram_run& g, const json& rows) {
     std::vector<double> predicted, trained;
     json nets = json::array();
     for (const auto& r : rows) {
-        const std::string stage = r["stage"].get<std::string>();
-        if (stage != "final" && stage.rfind("random_", 0) != 0) continue;
+        if (r["stage"] != "final" && !is_random_row(r)) continue;
         predicted.push_back(one_shot(architecture_from_json(j.space, r["architecture"])));
         trained.push_back(r["test_accuracy"].get<double>());
         nets.push_back({{"name", r["name"]}, {"one_shot_accuracy", predicted.back()}, {"test_accuracy", trained.back()}});
@@ -800,8 +803,7 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
         if (result.contains("random_comparison")) {
             std::size_t above = 0, count = 0;
             for (const auto& r : rows)
-                if (r["stage"].get<std::string>().rfind("random_", 0) == 0)
-                    ++count, above += r["test_accuracy"].get<double>() > mean(g);
+                if (is_random_row(r)) ++count, above += r["test_accuracy"].get<double>() > mean(g);
             s += fmt::format("- the random architectures (one training each): mean {:.4f}; GRAM {:+.2f}; {} of the {} "
                              "above GRAM's mean\n",
                              result["random_comparison"]["mean_accuracy"].get<double>(),
@@ -844,7 +846,7 @@ void write_outputs(const job& j, json result, const json& rows) {
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> groups;
     for (const auto& r : rows) {
         std::string name = r["name"].get<std::string>();
-        if (name.rfind("random", 0) == 0) name = "random";
+        if (is_random_row(r)) name = "random";
         groups[name].first.push_back(r["latency_ms"].get<double>());
         groups[name].second.push_back(r["test_accuracy"].get<double>());
     }
@@ -1071,7 +1073,7 @@ int run(int argc, char** argv) {
     if (s.compare) {
         std::vector<json> randoms;
         for (const auto& r : rows)
-            if (r["name"].get<std::string>().rfind("random", 0) == 0) randoms.push_back(r);
+            if (is_random_row(r)) randoms.push_back(r);
         result["random_comparison"] = compare_with_random(rows[0], randoms);
         result["random_comparison"]["candidates_measured"] = log.result("random_draws")["candidates_measured"];
         result["compare"] = json(rows.begin() + 2, rows.end());
