@@ -1,13 +1,16 @@
 #pragma once
 // Row-major single-precision GEMM through OpenBLAS (about 1.6x Eigen's GEMM
-// on these machines). C = alpha * op(A) * op(B) + beta * C. Parallel over
-// rows of C with hwnas's pool (OpenBLAS itself runs single-threaded); called
-// inside a parallel_for it runs serially in that thread.
+// on these machines), or through skinny_gemm where one of k, n is small.
+// C = alpha * op(A) * op(B) + beta * C. Parallel over rows of C with hwnas's
+// pool (OpenBLAS itself runs single-threaded); called inside a parallel_for
+// it runs serially in that thread.
 #include <cstdint>
+#include <vector>
 
 #include <cblas.h>
 
 #include "hwnas/core/parallel.hpp"
+#include "hwnas/ops/kernels/skinny_gemm.hpp"
 
 namespace hwnas::kernels {
 
@@ -15,6 +18,21 @@ inline void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std
                  const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
                  std::int64_t ldc) {
     if (m == 0 || n == 0) return;
+    if (!trans_a && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && skinny_gemm_fits(n, k)) {
+        // B^T [n, k] is at most 8K floats: transposed once, then read from L1.
+        std::vector<float> bt;
+        if (trans_b) {
+            bt.resize(static_cast<std::size_t>(k * n));
+            for (std::int64_t i = 0; i < n; ++i)
+                for (std::int64_t q = 0; q < k; ++q) bt[static_cast<std::size_t>(q * n + i)] = b[i * ldb + q];
+        }
+        const float* bb = trans_b ? bt.data() : b;
+        const std::int64_t ldbb = trans_b ? n : ldb;
+        parallel_for(0, m, [&](std::int64_t r0, std::int64_t r1) {
+            skinny_gemm_rows(r0, r1, n, k, a, lda, bb, ldbb, beta == 1.0f, c, ldc);
+        });
+        return;
+    }
     // Rows of C are split over hwnas's own threads, each calling single-threaded
     // OpenBLAS: OpenBLAS's own thread server, spinning beside hwnas's pool, was
     // seen to stall for minutes on a loaded 2-core machine.

@@ -1,0 +1,85 @@
+#pragma once
+// C = A * B (+ C) for row-major A [m, k] and B [k, n] when k is small: the
+// expand convolution of a mobile block and the input gradient of its project
+// convolution (k = 16..32, m = batch x pixels). On these shapes OpenBLAS
+// copies the tall operand into its packed layout (a whole extra pass over
+// it) and, for beta = 0, zeroes C first (another); here each row of A is read
+// once and each row of C written once, with B held in L1. Row tiles of 4
+// share every load of B; per element the sum runs over k in order, so results
+// do not depend on how rows are split across threads.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "hwnas/ops/kernels/conv_common.hpp"
+
+namespace hwnas::kernels {
+
+// Where the kernel beats OpenBLAS (measured on these machines, one thread,
+// 50176 rows): k <= 32 with n up to 256, 1.1-1.7x. With n small and k large
+// (a project conv) it does not: 0.7-1.0x, so those stay with OpenBLAS.
+inline bool skinny_gemm_fits(std::int64_t n, std::int64_t k) { return k <= 32 && n <= 256; }
+
+namespace detail {
+
+// Rows [0, R) x columns [0, 8V) of C from a (row stride lda) and b (row stride ldb).
+template <int R, int V>
+inline void skinny_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k,
+                        bool accumulate, float* c, std::int64_t ldc) {
+    float8 acc[R][V];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) {
+            if (accumulate)
+                load(acc[r][v], c + r * ldc + 8 * v);
+            else
+                acc[r][v] = float8{};
+        }
+    for (std::int64_t q = 0; q < k; ++q) {
+        float8 bv[V];
+        for (int v = 0; v < V; ++v) load(bv[v], b + q * ldb + 8 * v);
+        for (int r = 0; r < R; ++r) {
+            const float s = a[r * lda + q];
+            for (int v = 0; v < V; ++v) acc[r][v] += s * bv[v];
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) store(c + r * ldc + 8 * v, acc[r][v]);
+}
+
+// Rows [0, R) of C: column tiles of 16, then 8, then single columns.
+template <int R>
+inline void skinny_rows(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t n,
+                        std::int64_t k, bool accumulate, float* c, std::int64_t ldc) {
+    std::int64_t j = 0;
+    for (; j + 16 <= n; j += 16) skinny_tile<R, 2>(a, lda, b + j, ldb, k, accumulate, c + j, ldc);
+    for (; j + 8 <= n; j += 8) skinny_tile<R, 1>(a, lda, b + j, ldb, k, accumulate, c + j, ldc);
+    for (; j < n; ++j)
+        for (int r = 0; r < R; ++r) {
+            float s = accumulate ? c[r * ldc + j] : 0.0f;
+            for (std::int64_t q = 0; q < k; ++q) s += a[r * lda + q] * b[q * ldb + j];
+            c[r * ldc + j] = s;
+        }
+}
+
+}  // namespace detail
+
+// Rows [r0, r1) of C = A * B (accumulate: C += A * B). Every row goes
+// through the same 4-row code, the last few through a zero-padded copy: the
+// compiler contracts multiply-adds into FMAs differently in other tile
+// shapes, and a row's bits would then depend on where a thread's rows begin.
+inline void skinny_gemm_rows(std::int64_t r0, std::int64_t r1, std::int64_t n, std::int64_t k, const float* a,
+                             std::int64_t lda, const float* b, std::int64_t ldb, bool accumulate, float* c,
+                             std::int64_t ldc) {
+    std::int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) detail::skinny_rows<4>(a + r * lda, lda, b, ldb, n, k, accumulate, c + r * ldc, ldc);
+    if (r == r1) return;
+    std::vector<float> ta(static_cast<std::size_t>(4 * k), 0.0f), tc(static_cast<std::size_t>(4 * n), 0.0f);
+    for (std::int64_t i = 0; i < r1 - r; ++i) {
+        std::copy(a + (r + i) * lda, a + (r + i) * lda + k, ta.begin() + i * k);
+        if (accumulate) std::copy(c + (r + i) * ldc, c + (r + i) * ldc + n, tc.begin() + i * n);
+    }
+    detail::skinny_rows<4>(ta.data(), k, b, ldb, n, k, accumulate, tc.data(), n);
+    for (std::int64_t i = 0; i < r1 - r; ++i) std::copy(tc.begin() + i * n, tc.begin() + (i + 1) * n, c + (r + i) * ldc);
+}
+
+}  // namespace hwnas::kernels
