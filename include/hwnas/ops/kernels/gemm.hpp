@@ -1,6 +1,6 @@
 #pragma once
 // Row-major single-precision GEMM through OpenBLAS (about 1.6x Eigen's GEMM
-// on these machines), or through skinny_gemm where one of k, n is small.
+// on these machines), or through skinny_gemm where k is small.
 // C = alpha * op(A) * op(B) + beta * C. Parallel over rows of C with hwnas's
 // pool (OpenBLAS itself runs single-threaded); called inside a parallel_for
 // it runs serially in that thread.
