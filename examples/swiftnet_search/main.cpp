@@ -335,7 +335,10 @@ struct one_shot_scorer {
     gram_run& g;
     dataset val;
     checkpoint kept;
-    one_shot_scorer(const job& j, gram_run& run) : g(run), val(j.search_a.first(std::min<index_t>(500, j.search_a.size()))) { save_state(kept, g.net); }
+    one_shot_scorer(const job& j, gram_run& run)
+        : g(run), val(j.search_a.first(std::min<index_t>(500, j.search_a.size()))) {
+        save_state(kept, g.net);
+    }
     double operator()(const architecture& a) {
         g.net.set_architecture(a);
         return evaluate(g.net, val, 500, std::nullopt, true).accuracy;
@@ -874,8 +877,8 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                          result["machine"]["logical_cpus"].get<int>());
     s += "Latencies: every network rebuilt and measured together at the end, interleaved (20 rounds, median of the "
          "per-round medians); latency_after_training_ms in result.json is each one's first measurement.\n";
-    s += fmt::format("Search {:.0f} s, derive {:.0f} s; total run {:.0f} s. Files: result.json, architecture.json, stages.json, "
-                     "search_log.csv, prune_log.csv, networks.csv, accuracy_latency.svg.\n",
+    s += fmt::format("Search {:.0f} s, derive {:.0f} s; total run {:.0f} s. Files: result.json, architecture.json, "
+                     "stages.json, search_log.csv, prune_log.csv, networks.csv, accuracy_latency.svg.\n",
                      g["search_seconds"].get<double>(), g["derive_seconds"].get<double>(),
                      g["total_seconds"].get<double>());
     return s;

@@ -1,6 +1,6 @@
 // kernels::gemm against a double-precision reference, on the shapes that take
-// the skinny path (small k or n; op(B) transposed or not; row remainders of
-// the 4-row tiles and column remainders of the 16- and 8-column tiles;
+// the skinny path (small k; op(B) transposed or not; row remainders of the
+// 4-row tiles and the 8-column tile after the 16-column ones;
 // accumulation; leading dimensions wider than the matrices) and on ones that
 // stay with OpenBLAS; and the skinny path's independence of the thread count.
 #include <doctest/doctest.h>
@@ -65,9 +65,10 @@ TEST_CASE("gemm matches a double-precision reference on skinny and general shape
         {50, 16, 96, false, false, 0.0f, 0},   // project: n small (OpenBLAS)
         {37, 96, 16, false, true, 0.0f, 0},    // input gradient of project: B transposed, k small
         {37, 24, 16, false, true, 1.0f, 3},    // accumulate, padded leading dimensions
-        {9, 29, 13, false, false, 1.0f, 5},    // every remainder: rows, 16-, 8- and single columns
-        {3, 5, 7, false, true, 0.0f, 0},       // smaller than one tile
+        {9, 24, 13, false, false, 1.0f, 5},    // remainders: rows, and the 8 columns after a 16-column tile
+        {3, 8, 7, false, true, 0.0f, 0},       // fewer rows than one tile
         {4, 24, 0, false, false, 0.0f, 0},     // k = 0: C = beta * C
+        {9, 29, 13, false, false, 1.0f, 5},    // n not a multiple of 8: OpenBLAS
         {20, 300, 40, false, false, 0.0f, 0},  // neither small: OpenBLAS
         {16, 96, 200, true, false, 1.0f, 0},   // weight gradient (A transposed): OpenBLAS
     };
