@@ -849,13 +849,14 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                                  mean(g) / g["macs"].get<double>() / (mean(r) / r["macs"].get<double>()));
         }
         if (result.contains("random_comparison")) {
-            std::size_t above = 0, count = 0;
+            const json& rc = result["random_comparison"];
+            std::size_t above = 0;
             for (const auto& r : rows)
-                if (is_random_row(r)) ++count, above += r["test_accuracy"].get<double>() > mean(g);
+                if (is_random_row(r)) above += r["test_accuracy"].get<double>() > mean(g);
             s += fmt::format("- the random architectures (one training each): mean {:.4f}; GRAM {:+.2f}; {} of the {} "
                              "above GRAM's mean\n",
-                             result["random_comparison"]["mean_accuracy"].get<double>(),
-                             100 * (mean(g) - result["random_comparison"]["mean_accuracy"].get<double>()), above, count);
+                             rc["mean_accuracy"].get<double>(), 100 * (mean(g) - rc["mean_accuracy"].get<double>()),
+                             above, rc["count"].get<int>());
         }
     }
     if (result.contains("blocks")) {

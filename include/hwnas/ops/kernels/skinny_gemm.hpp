@@ -25,10 +25,14 @@ inline bool skinny_gemm_fits(std::int64_t n, std::int64_t k) { return k <= 32 &&
 
 namespace detail {
 
-// Rows [0, R) x columns [0, 8V) of C from a (row stride lda) and b (row stride ldb).
-template <int R, int V>
+// Rows per tile: four rows share every load of B.
+inline constexpr int skinny_rows_per_tile = 4;
+
+// Rows [0, 4) x columns [0, 8V) of C from a (row stride lda) and b (row stride ldb).
+template <int V>
 inline void skinny_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k,
                         bool accumulate, float* c, std::int64_t ldc) {
+    constexpr int R = skinny_rows_per_tile;
     float8 acc[R][V];
     for (int r = 0; r < R; ++r)
         for (int v = 0; v < V; ++v) {
@@ -49,34 +53,34 @@ inline void skinny_tile(const float* a, std::int64_t lda, const float* b, std::i
         for (int v = 0; v < V; ++v) store(c + r * ldc + 8 * v, acc[r][v]);
 }
 
-// Rows [0, R) of C: column tiles of 16, then 8 (n is a multiple of 8).
-template <int R>
+// Rows [0, 4) of C: column tiles of 16, then 8 (n is a multiple of 8).
 inline void skinny_rows(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t n,
                         std::int64_t k, bool accumulate, float* c, std::int64_t ldc) {
     std::int64_t j = 0;
-    for (; j + 16 <= n; j += 16) skinny_tile<R, 2>(a, lda, b + j, ldb, k, accumulate, c + j, ldc);
-    if (j < n) skinny_tile<R, 1>(a, lda, b + j, ldb, k, accumulate, c + j, ldc);
+    for (; j + 16 <= n; j += 16) skinny_tile<2>(a, lda, b + j, ldb, k, accumulate, c + j, ldc);
+    if (j < n) skinny_tile<1>(a, lda, b + j, ldb, k, accumulate, c + j, ldc);
 }
 
 }  // namespace detail
 
 // Rows [r0, r1) of C = A * B (accumulate: C += A * B); n a multiple of 8.
-// Every row goes
-// through the same 4-row code, the last few through a zero-padded copy: the
-// compiler contracts multiply-adds into FMAs differently in other tile
-// shapes, and a row's bits would then depend on where a thread's rows begin.
+// Every row goes through the same 4-row code, the last few through a
+// zero-padded copy: the compiler contracts multiply-adds into FMAs
+// differently in other tile shapes, and a row's bits would then depend on
+// where a thread's rows begin.
 inline void skinny_gemm_rows(std::int64_t r0, std::int64_t r1, std::int64_t n, std::int64_t k, const float* a,
                              std::int64_t lda, const float* b, std::int64_t ldb, bool accumulate, float* c,
                              std::int64_t ldc) {
+    constexpr std::int64_t R = detail::skinny_rows_per_tile;
     std::int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) detail::skinny_rows<4>(a + r * lda, lda, b, ldb, n, k, accumulate, c + r * ldc, ldc);
+    for (; r + R <= r1; r += R) detail::skinny_rows(a + r * lda, lda, b, ldb, n, k, accumulate, c + r * ldc, ldc);
     if (r == r1) return;
-    std::vector<float> ta(static_cast<std::size_t>(4 * k), 0.0f), tc(static_cast<std::size_t>(4 * n), 0.0f);
+    std::vector<float> ta(static_cast<std::size_t>(R * k), 0.0f), tc(static_cast<std::size_t>(R * n), 0.0f);
     for (std::int64_t i = 0; i < r1 - r; ++i) {
         std::copy(a + (r + i) * lda, a + (r + i) * lda + k, ta.begin() + i * k);
         if (accumulate) std::copy(c + (r + i) * ldc, c + (r + i) * ldc + n, tc.begin() + i * n);
     }
-    detail::skinny_rows<4>(ta.data(), k, b, ldb, n, k, accumulate, tc.data(), n);
+    detail::skinny_rows(ta.data(), k, b, ldb, n, k, accumulate, tc.data(), n);
     for (std::int64_t i = 0; i < r1 - r; ++i) std::copy(tc.begin() + i * n, tc.begin() + (i + 1) * n, c + (r + i) * ldc);
 }
 
