@@ -18,31 +18,20 @@
 #include <hwnas/core/rng.hpp>
 #include <hwnas/ops/conv2d.hpp>
 
+#include "counters.hpp"
 #include "shapes.hpp"
 
 namespace {
 
 using namespace hwnas;
 
-tensor random_tensor(const shape& s) {
-    rng g(1);
-    tensor t = tensor::uninitialized(s);
-    for (float& v : t) v = g.uniform(-1.0f, 1.0f);
-    return t;
-}
-
-void report(benchmark::State& st, double flops, double bytes) {
-    const double n = static_cast<double>(st.iterations());
-    st.counters["GFLOP/s"] = benchmark::Counter(1e-9 * flops * n, benchmark::Counter::kIsRate);
-    if (bytes > 0) st.counters["GB/s"] = benchmark::Counter(1e-9 * bytes * n, benchmark::Counter::kIsRate);
-}
-
 void run_conv(benchmark::State& st, shape xs, shape ws, conv2d_params p, int threads, bool backward,
               bool im2col_only = false) {
     set_num_threads(threads);
     const shape ys = conv2d_output_shape(xs, ws, p);
     const auto g = detail::conv2d_geometry(xs, ws, ys, p);
-    const tensor x = random_tensor(xs), w = random_tensor(ws), b = random_tensor({ws[3]}), gy = random_tensor(ys);
+    const tensor x = bench::random_tensor(xs), w = bench::random_tensor(ws);
+    const tensor b = bench::random_tensor({ws[3]}), gy = bench::random_tensor(ys);
     tensor y = tensor::uninitialized(ys), gx = tensor::uninitialized(xs), gw = tensor::uninitialized(ws),
            gb = tensor::uninitialized({ws[3]});
     using kernels::conv_geometry;
@@ -71,15 +60,15 @@ void run_conv(benchmark::State& st, shape xs, shape ws, conv2d_params p, int thr
     // (input), x and gy read (weight), gy read (bias).
     const double xb = 4.0 * static_cast<double>(xs.numel()), yb = 4.0 * static_cast<double>(ys.numel());
     const double bytes = g.depthwise() ? (backward ? 3 * xb + 4 * yb : xb + yb) : 0;
-    report(st, backward ? 3 * fwd : fwd, bytes);
+    bench::report(st, backward ? 3 * fwd : fwd, bytes);
 }
 
 // `groups` independent row-major GEMMs [m, k] x [k, n]; with backward also
 // the two gradient GEMMs (NT and TN), as a conv's backward runs them.
 void run_sgemm(benchmark::State& st, int m, int n, int k, int groups, int threads, bool backward) {
     set_num_threads(threads);
-    const tensor a = random_tensor({groups, m, k}), b = random_tensor({groups, k, n});
-    const tensor gc = random_tensor({groups, m, n});
+    const tensor a = bench::random_tensor({groups, m, k}), b = bench::random_tensor({groups, k, n});
+    const tensor gc = bench::random_tensor({groups, m, n});
     tensor c = tensor::uninitialized({groups, m, n}), ga = tensor::uninitialized({groups, m, k}),
            gb = tensor::uninitialized({groups, k, n});
     for (auto _ : st) {
@@ -98,7 +87,7 @@ void run_sgemm(benchmark::State& st, int m, int n, int k, int groups, int thread
         benchmark::DoNotOptimize(c.data());
         benchmark::ClobberMemory();
     }
-    report(st, 2.0 * m * n * k * groups * (backward ? 3 : 1), 0);
+    bench::report(st, 2.0 * m * n * k * groups * (backward ? 3 : 1), 0);
 }
 
 const bool registered = [] {

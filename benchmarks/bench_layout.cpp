@@ -14,25 +14,14 @@
 #include <hwnas/core/rng.hpp>
 #include <hwnas/ops/conv2d.hpp>
 
+#include "counters.hpp"
+
 namespace {
 
 using namespace hwnas;
 using i64 = std::int64_t;
 
 constexpr i64 batch = 64, side = 28;
-
-tensor random_tensor(const shape& s) {
-    rng g(2);
-    tensor t = tensor::uninitialized(s);
-    for (float& v : t) v = g.uniform(-1.0f, 1.0f);
-    return t;
-}
-
-void report(benchmark::State& st, double flops, double bytes) {
-    const double n = static_cast<double>(st.iterations());
-    st.counters["GFLOP/s"] = benchmark::Counter(1e-9 * flops * n, benchmark::Counter::kIsRate);
-    st.counters["GB/s"] = benchmark::Counter(1e-9 * bytes * n, benchmark::Counter::kIsRate);
-}
 
 // Output column range whose tap kw (padding 1) lands inside the row.
 void tap_columns(i64 kw, i64& lo, i64& hi) {
@@ -92,7 +81,7 @@ enum class variant { nchw, nhwc, hwnas_nhwc };
 void bench_depthwise(benchmark::State& st, variant v, i64 c) {
     set_num_threads(1);
     const shape xs = v == variant::nchw ? shape{batch, c, side, side} : shape{batch, side, side, c};
-    const tensor x = random_tensor(xs), w = random_tensor({9 * c});
+    const tensor x = bench::random_tensor(xs, 2), w = bench::random_tensor({9 * c}, 2);
     tensor y = tensor::uninitialized(xs);
     const conv2d_params p{.padding = 1, .groups = c};
     const shape nhwc{batch, side, side, c}, ws{3, 3, 1, c};
@@ -108,7 +97,7 @@ void bench_depthwise(benchmark::State& st, variant v, i64 c) {
         benchmark::ClobberMemory();
     }
     const double elems = static_cast<double>(xs.numel());
-    report(st, 2.0 * 9 * elems, 8.0 * elems);
+    bench::report(st, 2.0 * 9 * elems, 8.0 * elems);
 }
 
 // Pointwise cin -> cout: NCHW is W[cout, cin] x X[cin, H*W] per image; NHWC
@@ -117,7 +106,7 @@ void bench_depthwise(benchmark::State& st, variant v, i64 c) {
 void bench_pointwise(benchmark::State& st, variant v, i64 cin, i64 cout) {
     set_num_threads(1);
     const i64 hw = side * side;
-    const tensor x = random_tensor({batch * hw * cin}), w = random_tensor({cin * cout});
+    const tensor x = bench::random_tensor({batch * hw * cin}, 2), w = bench::random_tensor({cin * cout}, 2);
     tensor y = tensor::uninitialized({batch * hw * cout});
     const int ci = static_cast<int>(cin), co = static_cast<int>(cout), p = static_cast<int>(hw);
     const shape xs{batch, side, side, cin}, ws{1, 1, cin, cout};
@@ -135,8 +124,8 @@ void bench_pointwise(benchmark::State& st, variant v, i64 cin, i64 cout) {
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
-    report(st, 2.0 * static_cast<double>(batch * hw * cin * cout),
-           4.0 * static_cast<double>(batch * hw * (cin + cout)));
+    bench::report(st, 2.0 * static_cast<double>(batch * hw * cin * cout),
+                  4.0 * static_cast<double>(batch * hw * (cin + cout)));
 }
 
 const bool registered = [] {

@@ -11,9 +11,8 @@
 #include <hwnas/io/atomic_file.hpp>
 #include <hwnas/io/cli.hpp>
 #include <hwnas/io/json.hpp>
-#include <hwnas/latency/measure.hpp>
 #include <hwnas/nn/mobilenet.hpp>
-#include <hwnas/nn/train.hpp>
+#include <hwnas/search/report.hpp>
 #include <hwnas/space/architecture_json.hpp>
 #include <hwnas/space/presets.hpp>
 #include <hwnas/supernet/derive.hpp>
@@ -72,38 +71,13 @@ int run(int argc, char** argv) {
     fmt::print(stderr, "train_fixed: {} parameters, {:.2f} M MACs per image, {} training / {} test images\n",
                net->num_parameters(), net->macs(one) / 1e6, train.size(), test.size());
 
-    train_hooks hooks;
-    hooks.checkpoint = out / "checkpoint.bin";
-    const train_result res = train_classifier(*net, train, test, recipe, hooks);
-    write_file_atomically(out / "epochs.csv", epochs_csv(res.history));
-
-    net->eval();
-    set_num_threads(static_cast<int>(args.integer("latency-threads")));
-    const timing lat = [&] {
-        no_grad guard;
-        const var x(tensor::zeros(one));
-        return measure([&] { net->forward(x); }, 10, 50);
-    }();
-    const machine_info machine = describe_machine();
-    write_file_atomically(out / "architecture.json", arch.dump(2));
-    const nlohmann::json result = {
-        {"example", "train_fixed"},
-        {"test_accuracy", res.test_accuracy},
-        {"params", net->num_parameters()},
-        {"macs", net->macs(one)},
-        {"latency_ms", lat.median_ms},
-        {"latency", {{"median_ms", lat.median_ms}, {"p10_ms", lat.p10_ms}, {"p90_ms", lat.p90_ms},
-                     {"runs", lat.runs}, {"batch", 1}, {"threads", lat.threads}}},
-        {"train_seconds", res.train_seconds},
-        {"epochs", recipe.epochs},
-        {"seed", recipe.seed},
-        {"resumed", res.resumed},
-        {"peak_rss_mb", peak_rss_mb()},
-        {"machine", {{"cpu", machine.cpu_model}, {"logical_cpus", machine.logical_cpus}, {"compiler", machine.compiler}}},
-        {"architecture", arch}};
+    nlohmann::json result = train_and_report(*net, train, test, recipe, out, net->macs(one), arch,
+                                             static_cast<int>(args.integer("latency-threads")));
+    result["example"] = "train_fixed";
     write_file_atomically(out / "result.json", result.dump(2));
     fmt::print(stderr, "train_fixed: test accuracy {:.4f}, {:.2f} ms per image (batch 1), trained in {}; results in {}\n",
-               res.test_accuracy, lat.median_ms, format_duration(res.train_seconds), out.string());
+               result["test_accuracy"].get<double>(), result["latency_ms"].get<double>(),
+               format_duration(result["train_seconds"].get<double>()), out.string());
     return 0;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
-// What the search examples do after a search: retrain the derived network
-// from scratch with the shared recipe (nn/train.hpp, as train_fixed), measure
-// it at batch 1, and write DIR/result.json (train_fixed's fields plus
-// search_seconds, peak_rss_mb, method), DIR/architecture.json and
-// DIR/search_log.csv, DIR/epochs.csv.
+// What the examples do with a network to report: train it with the shared
+// recipe (nn/train.hpp), measure it at batch 1 and write the result files
+// (train_and_report, which train_fixed uses as it is); after a search, the
+// derived network retrained from scratch with the search's fields added
+// (retrain_and_report); and the comparison with random architectures.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -28,48 +28,63 @@ struct search_outcome {
     nlohmann::json extra = nlohmann::json::object();
 };
 
-// Retrains outcome.arch of s on train, evaluates on test, writes the files; returns result.json's content.
+// A network trained with the recipe (resuming from dir/checkpoint.bin) and
+// measured at batch 1 afterwards: dir/epochs.csv, dir/architecture.json, and
+// the result.json fields every example shares (test_accuracy, params, macs,
+// latency, training, machine, architecture). latency_threads > 0 measures on
+// that many threads (the training's count is restored after).
+inline nlohmann::json train_and_report(module& net, const dataset& train, const dataset& test,
+                                       const train_recipe& recipe, const std::filesystem::path& dir, double macs,
+                                       const nlohmann::json& arch, int latency_threads = 0) {
+    std::filesystem::create_directories(dir);
+    train_hooks hooks;
+    hooks.checkpoint = dir / "checkpoint.bin";
+    const train_result res = train_classifier(net, train, test, recipe, hooks);
+    write_file_atomically(dir / "epochs.csv", epochs_csv(res.history));
+    net.eval();
+    const int training_threads = num_threads();
+    if (latency_threads > 0) set_num_threads(latency_threads);
+    const timing lat = [&] {
+        no_grad guard;
+        const var x(tensor::zeros({1, train.height(), train.width(), train.channels()}));
+        return measure([&] { net.forward(x); }, 10, 50);
+    }();
+    set_num_threads(training_threads);
+    const machine_info machine = describe_machine();
+    write_file_atomically(dir / "architecture.json", arch.dump(2));
+    return {{"test_accuracy", res.test_accuracy},
+            {"params", net.num_parameters()},
+            {"macs", macs},
+            {"latency_ms", lat.median_ms},
+            {"latency", {{"median_ms", lat.median_ms}, {"p10_ms", lat.p10_ms}, {"p90_ms", lat.p90_ms},
+                         {"runs", lat.runs}, {"batch", 1}, {"threads", lat.threads}}},
+            {"train_seconds", res.train_seconds},
+            {"epochs", recipe.epochs},
+            {"seed", recipe.seed},
+            {"resumed", res.resumed},
+            {"peak_rss_mb", peak_rss_mb()},
+            {"machine",
+             {{"cpu", machine.cpu_model}, {"logical_cpus", machine.logical_cpus}, {"compiler", machine.compiler}}},
+            {"architecture", arch}};
+}
+
+// Retrains outcome.arch of s on train from scratch, evaluates on test, writes
+// the files (train_and_report's, and dir/search_log.csv); returns
+// result.json's content.
 inline nlohmann::json retrain_and_report(const search_space& s, const search_outcome& outcome, const dataset& train,
                                          const dataset& test, const train_recipe& recipe,
                                          const std::filesystem::path& out) {
-    std::filesystem::create_directories(out);
     rng init(recipe.seed);
     auto net = derive_network(s, outcome.arch, init);
-    train_hooks hooks;
-    hooks.checkpoint = out / "checkpoint.bin";
-    const train_result res = train_classifier(*net, train, test, recipe, hooks);
-    write_file_atomically(out / "epochs.csv", epochs_csv(res.history));
+    nlohmann::json result = train_and_report(*net, train, test, recipe, out, network_cost(s, outcome.arch).macs,
+                                             architecture_to_json(s, outcome.arch));
     write_file_atomically(out / "search_log.csv", outcome.search_log);
-    net->eval();
-    const shape one{1, train.height(), train.width(), train.channels()};
-    const timing lat = [&] {
-        no_grad guard;
-        const var x(tensor::zeros(one));
-        return measure([&] { net->forward(x); }, 10, 50);
-    }();
-    const op_cost cost = network_cost(s, outcome.arch);
-    const machine_info machine = describe_machine();
-    const nlohmann::json arch = architecture_to_json(s, outcome.arch);
-    write_file_atomically(out / "architecture.json", arch.dump(2));
-    nlohmann::json result = {
-        {"example", outcome.example},
-        {"method", outcome.method},
-        {"test_accuracy", res.test_accuracy},
-        {"params", net->num_parameters()},
-        {"macs", cost.macs},
-        {"latency_ms", lat.median_ms},
-        {"latency", {{"median_ms", lat.median_ms}, {"p10_ms", lat.p10_ms}, {"p90_ms", lat.p90_ms},
-                     {"runs", lat.runs}, {"batch", 1}, {"threads", lat.threads}}},
-        {"train_seconds", res.train_seconds},
-        {"epochs", recipe.epochs},
-        {"seed", recipe.seed},
-        {"resumed", res.resumed},
-        {"search_seconds", outcome.search_seconds},
-        {"peak_rss_mb", outcome.search_peak_rss_mb},
-        {"peak_rss_mb_with_retrain", peak_rss_mb()},
-        {"machine", {{"cpu", machine.cpu_model}, {"logical_cpus", machine.logical_cpus}, {"compiler", machine.compiler}}},
-        {"architecture", arch},
-        {"search", outcome.extra}};
+    result["example"] = outcome.example;
+    result["method"] = outcome.method;
+    result["search_seconds"] = outcome.search_seconds;
+    result["peak_rss_mb_with_retrain"] = result["peak_rss_mb"];
+    result["peak_rss_mb"] = outcome.search_peak_rss_mb;
+    result["search"] = outcome.extra;
     write_file_atomically(out / "result.json", result.dump(2));
     return result;
 }
