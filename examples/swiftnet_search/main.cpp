@@ -30,7 +30,7 @@ struct settings {
     std::uint64_t seed = 0;
     int threads = 2, latency_threads = 1;
     double budget_ms = 0, budget_fraction = 0.6, budget_margin = 0.05;
-    std::int64_t search_epochs = 0, epochs = 0, random_count = 0, repeats = 1;
+    std::int64_t search_epochs = 0, epochs = 0, random_count = 0, repeats = 1, random_repeats = 1;
     index_t search_samples = 0, train_samples = 0;
     float lambda = 0, edge_init = 1;
     profile_options profile;
@@ -772,7 +772,12 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
     const bool repeated = j.s.repeats > 1;
     s += fmt::format("| network | test accuracy | {}measured latency (ms) | predicted (ms) | MMACs | params | accuracy / "
                      "MMAC | search (s) |\n|---|---|{}---|---|---|---|---|---|\n",
-                     repeated ? fmt::format("mean ± sd of {} trainings | ", j.s.repeats) : "", repeated ? "---|" : "");
+                     repeated ? fmt::format("mean ± sd of {} trainings{} | ", j.s.repeats,
+                                            j.s.random_repeats > 1 && j.s.random_repeats != j.s.repeats
+                                                ? fmt::format(" (random: {})", j.s.random_repeats)
+                                                : "")
+                              : "",
+                     repeated ? "---|" : "");
     for (const auto& r : rows) {
         const double macs = r["macs"].get<double>() / 1e6;
         const std::string runs =
@@ -841,7 +846,7 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
                          "data order), GRAM {:.4f} ± {:.4f}; against each, GRAM's gap in points ± its standard error:\n",
                          j.s.repeats, mean(g), g["accuracy_sd"].get<double>());
         for (const auto& r : rows) {
-            if (!r.contains("accuracy_sd") || r["stage"] == "final") continue;
+            if (!r.contains("accuracy_sd") || r["stage"] == "final" || is_random_row(r)) continue;
             s += fmt::format("- {}: {:.4f} ± {:.4f}; GRAM {:+.2f} ± {:.2f}\n", r["name"].get<std::string>(), mean(r),
                              r["accuracy_sd"].get<double>(), 100 * (mean(g) - mean(r)), 100 * std::sqrt(var(g) + var(r)));
             if (r["stage"] == "baseline")
@@ -853,10 +858,20 @@ std::string summary_markdown(const job& j, const json& result, const json& rows)
             std::size_t above = 0;
             for (const auto& r : rows)
                 if (is_random_row(r)) above += r["test_accuracy"].get<double>() > mean(g);
-            s += fmt::format("- the random architectures (one training each): mean {:.4f}; GRAM {:+.2f}; {} of the {} "
+            s += fmt::format("- the random architectures (first trainings): mean {:.4f}; GRAM {:+.2f}; {} of the {} "
                              "above GRAM's mean\n",
                              rc["mean_accuracy"].get<double>(), 100 * (mean(g) - rc["mean_accuracy"].get<double>()),
                              above, rc["count"].get<int>());
+        }
+        if (result.contains("random_comparison_means")) {
+            const json& rm = result["random_comparison_means"];
+            s += fmt::format("- the random architectures by their means over {} trainings each: mean {:.4f}; GRAM {:+.2f}; "
+                             "GRAM's mean ranks {} of {}; {} of the {} at equal or lower measured latency have a higher "
+                             "mean\n",
+                             j.s.random_repeats, rm["mean_accuracy"].get<double>(),
+                             100 * rm["searched_minus_mean"].get<double>(), rm["rank"].get<int>(),
+                             rm["count"].get<int>() + 1, rm["more_accurate_at_lower_latency"].get<int>(),
+                             rm["at_lower_latency"].get<int>());
         }
     }
     if (result.contains("blocks")) {
@@ -932,6 +947,9 @@ int run(int argc, char** argv) {
         .option("repeats", "1",
                 "trainings of the networks the targets compare (GRAM, baseline, budget-held FBNet and ProxylessNAS, "
                 "width, channels), each from another seed: mean and spread")
+        .option("random-repeats", "1",
+                "trainings of each random architecture (--compare); as many as --repeats compares GRAM's mean with "
+                "each random architecture's mean as well")
         .option("seed", "0", "seed")
         .option("threads", "2", "threads for training and search")
         .option("latency-threads", "1", "threads for latency measurements")
@@ -962,7 +980,9 @@ int run(int argc, char** argv) {
     s.lambda = static_cast<float>(args.real("lambda"));
     s.random_count = args.integer("random");
     s.repeats = args.integer("repeats");
+    s.random_repeats = args.integer("random-repeats");
     require(s.repeats >= 1, "swiftnet_search: --repeats {} is below 1", s.repeats);
+    require(s.random_repeats >= 1, "swiftnet_search: --random-repeats {} is below 1", s.random_repeats);
     s.edge_init = static_cast<float>(args.real("edge-init"));
     s.profile.runs = static_cast<int>(args.integer("runs"));
     s.profile.seed = s.seed;
@@ -1091,9 +1111,12 @@ int run(int argc, char** argv) {
     const std::set<std::string> repeated{"final", "baseline", "fbnet_budget", "proxyless_budget", "width", "channel"};
     for (json& row : rows) {
         const std::string stage = row["stage"].get<std::string>();
-        if (!repeated.contains(stage)) continue;
+        const std::int64_t trainings = repeated.contains(stage)                          ? s.repeats
+                                       : is_random_row(row) && s.random_repeats > 1 ? s.random_repeats
+                                                                                      : 0;
+        if (trainings == 0) continue;
         row["accuracy_runs"] = json::array({row["test_accuracy"]});
-        for (std::int64_t r = 1; r < s.repeats; ++r) {
+        for (std::int64_t r = 1; r < trainings; ++r) {
             const std::string name = fmt::format("{}_repeat_{}", stage, r);
             row["accuracy_runs"].push_back(log.run(name, [&] {
                 return stage_repeat(j, g, row, static_cast<std::uint64_t>(r), s.out / "repeats" / name);
@@ -1130,6 +1153,10 @@ int run(int argc, char** argv) {
             if (is_random_row(r)) randoms.push_back(r);
         result["random_comparison"] = compare_with_random(rows[0], randoms);
         result["random_comparison"]["candidates_measured"] = log.result("random_draws")["candidates_measured"];
+        // One training each carries +-0.2-0.5 points of noise; the best of 20
+        // single trainings is partly luck. Equal repeats compare means.
+        if (s.random_repeats > 1 && s.random_repeats == s.repeats)
+            result["random_comparison_means"] = compare_with_random(rows[0], randoms, "accuracy_mean");
         result["compare"] = json(rows.begin() + 2, rows.end());
         result["blocks"] = result_blocks;
         result["ranking_check"] = ranking_check;

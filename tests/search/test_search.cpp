@@ -268,6 +268,20 @@ TEST_CASE("compare_with_random ranks the searched network and counts faster, mor
     CHECK(none["rank"] == 1);
     CHECK(none["mean_accuracy"].get<double>() == 0.0);
     CHECK_THROWS(compare_with_random(nlohmann::json{{"latency_ms", 0.1}}, randoms));
+
+    // By the means of repeated trainings: the first random network's mean falls below the searched one's.
+    const auto rep = [](double first, double mean, double ms) {
+        return nlohmann::json{{"test_accuracy", first}, {"accuracy_mean", mean}, {"latency_ms", ms}};
+    };
+    const nlohmann::json searched_rep = rep(0.90, 0.91, 0.10);
+    const std::vector<nlohmann::json> randoms_rep{rep(0.92, 0.905, 0.08), rep(0.95, 0.93, 0.20)};
+    CHECK(compare_with_random(searched_rep, randoms_rep)["more_accurate_at_lower_latency"] == 1);
+    const nlohmann::json m = compare_with_random(searched_rep, randoms_rep, "accuracy_mean");
+    CHECK(m["by"] == "accuracy_mean");
+    CHECK(m["more_accurate_at_lower_latency"] == 0);
+    CHECK(m["rank"] == 2);
+    CHECK(m["mean_accuracy"].get<double>() == doctest::Approx(0.9175));
+    CHECK_THROWS(compare_with_random(searched_rep, randoms, "accuracy_mean"));  // rows without accuracy_mean
 }
 
 }  // namespace test_search

@@ -91,21 +91,24 @@ inline nlohmann::json retrain_and_report(const search_space& s, const search_out
 
 // algorithms.md 6, does a search beat random sampling in its own space: the
 // searched network against random architectures trained with the same recipe
-// (each a json with test_accuracy and latency_ms, measured together): their
-// mean accuracy, the searched one's rank by accuracy (1: best), and how many
+// (each a json with latency_ms, measured together, and an accuracy under
+// `accuracy`: test_accuracy, or the mean of repeated trainings): their mean
+// accuracy, the searched one's rank by accuracy (1: best), and how many
 // random networks at equal or lower latency are more accurate than it.
-inline nlohmann::json compare_with_random(const nlohmann::json& searched, const std::vector<nlohmann::json>& randoms) {
-    const double acc = searched.at("test_accuracy").get<double>(), ms = searched.at("latency_ms").get<double>();
+inline nlohmann::json compare_with_random(const nlohmann::json& searched, const std::vector<nlohmann::json>& randoms,
+                                          const std::string& accuracy = "test_accuracy") {
+    const double acc = searched.at(accuracy).get<double>(), ms = searched.at("latency_ms").get<double>();
     int rank = 1, lower = 0, beaten = 0;
     double sum = 0;
     for (const auto& r : randoms) {
-        const double a = r.at("test_accuracy").get<double>();
+        const double a = r.at(accuracy).get<double>();
         sum += a;
         rank += a > acc;
         if (r.at("latency_ms").get<double>() <= ms) ++lower, beaten += a > acc;
     }
     const double mean = randoms.empty() ? 0.0 : sum / static_cast<double>(randoms.size());
     return {{"count", randoms.size()},
+            {"by", accuracy},
             {"mean_accuracy", mean},
             {"searched_minus_mean", randoms.empty() ? 0.0 : acc - mean},
             {"rank", rank},
