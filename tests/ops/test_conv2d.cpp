@@ -114,7 +114,13 @@ TEST_CASE("conv2d matches a naive convolution in forward and backward") {
         {"depthwise stride 3", {1, 10, 10, 8}, {3, 3, 1, 8}, {.stride = 3, .padding = 1, .groups = 8}, false},
         {"depthwise 1x1", {2, 3, 3, 5}, {1, 1, 1, 5}, {.groups = 5}, true},
         {"depthwise image narrower than the kernel", {1, 9, 2, 8}, {5, 5, 1, 8}, {.padding = 2, .groups = 8}, true},
+        // Inputs above kernels::depthwise_prefetch_bytes (8 MB) take the prefetching path.
+        {"depthwise k3 s1, 9 MB input", {2, 100, 100, 112}, {3, 3, 1, 112}, {.padding = 1, .groups = 112}, true},
+        {"depthwise k3 s2, 8.6 MB input", {1, 150, 150, 96}, {3, 3, 1, 96}, {.stride = 2, .padding = 1, .groups = 96},
+         false},
     };
+    static_assert(index_t{150} * 150 * 96 * 4 > kernels::depthwise_prefetch_bytes,
+                  "the two large depthwise cases must take the prefetching path");
     rng g(3);
     for (const auto& c : configs) {
         CAPTURE(c.name);

@@ -76,22 +76,30 @@ auto depthwise_specialized(const conv_geometry& g) -> decltype(&Op::template run
     }
 }
 
+// Inputs above this many bytes are read with a software prefetch of the
+// next output row's new input row (depthwise_forward). Measured on 28x28x96-
+// 56x56x144 at batch 64: 1.15-1.25x at 1 and 2 threads, where the hardware
+// prefetchers miss the tile's strided walk; on inputs that stay in cache
+// (64x28x16, 3 MB; batch 4) the extra instruction cost 3-9%.
+inline constexpr std::int64_t depthwise_prefetch_bytes = std::int64_t{8} << 20;
+
 // Forward over the interior of one row: `count` outputs whose first tap reads
-// input column ix0.
+// input column ix0. next_row (bytes, 0: none): the distance from the last
+// tap row to the input row the next output row adds, prefetched a tile ahead.
 struct depthwise_forward_row {
     template <int K, int S>
     static void run(const float* const* rows, std::int64_t c, std::int64_t ix0, std::int64_t count, const float* w,
-                    const float* bias, float* y) {
+                    const float* bias, float* y, std::int64_t next_row) {
         constexpr int P = depthwise_pixels<K>;
         if (count < P) {
-            for (std::int64_t o = 0; o < count; ++o) pixels<K, S, 1>(rows, c, ix0 + o * S, w, bias, y + o * c);
+            for (std::int64_t o = 0; o < count; ++o) pixels<K, S, 1>(rows, c, ix0 + o * S, w, bias, y + o * c, 0);
             return;
         }
         // The last tile ends at the last pixel, overlapping the one before it
         // (recomputed pixels get the same values): no slow remainder loop.
         for (std::int64_t o = 0; o < count; o += P) {
             const std::int64_t first = std::min(o, count - P);
-            pixels<K, S, P>(rows, c, ix0 + first * S, w, bias, y + first * c);
+            pixels<K, S, P>(rows, c, ix0 + first * S, w, bias, y + first * c, next_row);
         }
     }
 
@@ -99,10 +107,11 @@ struct depthwise_forward_row {
     // the few input pixels and weights a tile reads stay in L1.
     template <int K, int S, int P>
     static void pixels(const float* const* rows, std::int64_t c, std::int64_t ix, const float* w, const float* bias,
-                       float* y) {
+                       float* y, std::int64_t next_row) {
         std::int64_t c0 = 0;
-        for (; c0 + depthwise_lanes <= c; c0 += depthwise_lanes) tile<K, S, P, float8>(rows, c, ix, c0, w, bias, y);
-        for (; c0 < c; ++c0) tile<K, S, P, float>(rows, c, ix, c0, w, bias, y);
+        for (; c0 + depthwise_lanes <= c; c0 += depthwise_lanes)
+            tile<K, S, P, float8>(rows, c, ix, c0, w, bias, y, next_row);
+        for (; c0 < c; ++c0) tile<K, S, P, float>(rows, c, ix, c0, w, bias, y, next_row);
     }
 
     // P output pixels x the channels of one T (from c0), accumulated in
@@ -111,13 +120,20 @@ struct depthwise_forward_row {
     // loops are unrolled).
     template <int K, int S, int P, class T>
     static void tile(const float* const* rows, std::int64_t c, std::int64_t ix, std::int64_t c0, const float* w,
-                     const float* bias, float* y) {
+                     const float* bias, float* y, std::int64_t next_row) {
         // Every loop over a register array is unrolled so the arrays live in
         // registers.
         T acc[P], b;
         load(b, bias + c0);
 #pragma GCC unroll 8
         for (int p = 0; p < P; ++p) acc[p] = b;
+        if (next_row != 0) {
+            // An address, not a pointer: below the last row it may lie past
+            // the buffer (a prefetch never faults).
+            const auto ahead = reinterpret_cast<std::uintptr_t>(rows[K - 1] + (ix + P * S) * c + c0) +
+                               static_cast<std::uintptr_t>(next_row);
+            __builtin_prefetch(reinterpret_cast<const void*>(ahead));
+        }
         for (int i = 0; i < K; ++i) {
             const float* xr = rows[i] + ix * c + c0;
             T wv[K];
@@ -180,6 +196,9 @@ struct depthwise_weight_row {
 // y = depthwise_conv(x, w) + bias (bias may be null); w is [kh, kw, 1, c].
 inline void depthwise_forward(const conv_geometry& g, const float* x, const float* w, const float* bias, float* y) {
     const std::int64_t c = g.cin;
+    const std::int64_t input_bytes = g.n * g.h * g.w * c * static_cast<std::int64_t>(sizeof(float));
+    const std::int64_t next_row =
+        input_bytes > depthwise_prefetch_bytes ? g.stride * g.w * c * static_cast<std::int64_t>(sizeof(float)) : 0;
     const std::vector<float> zeros(static_cast<std::size_t>(g.w * c), 0.0f);  // the zero row, and the bias if none
     if (!bias) bias = zeros.data();
     const auto fast = depthwise_specialized<depthwise_forward_row>(g);
@@ -197,7 +216,7 @@ inline void depthwise_forward(const conv_geometry& g, const float* x, const floa
                         mul_add_inplace(yp, rows[i] + (ix0 + j * g.dil) * c, w + (i * g.kw + j) * c, c);
             },
             [&](const float* const* rows, std::int64_t r, std::int64_t first, std::int64_t last) {
-                fast(rows, c, first * g.stride - g.pad_w, last - first, w, bias, y + (r * g.ow + first) * c);
+                fast(rows, c, first * g.stride - g.pad_w, last - first, w, bias, y + (r * g.ow + first) * c, next_row);
             });
     });
 }
