@@ -3,9 +3,11 @@
 #include <filesystem>
 
 #include <hwnas/data/dataset.hpp>
+#include <hwnas/io/json.hpp>
 #include <hwnas/nn/layers.hpp>
 #include <hwnas/nn/sequential.hpp>
 #include <hwnas/nn/train.hpp>
+#include <hwnas/search/report.hpp>
 
 namespace test_train {
 
@@ -131,6 +133,28 @@ TEST_CASE("count_correct and recipe errors") {
     r.epochs = 0;
     CHECK_THROWS_WITH_AS(train_classifier(*net, halves(8, 1), halves(8, 2), r),
                          "train_classifier: epochs is 0, expected >= 1", config_error);
+}
+
+TEST_CASE("train_and_report writes the result files and gives the caller its thread count back") {
+    const int before = num_threads();
+    set_num_threads(2);
+    auto net = small_net(4);
+    const auto dir = std::filesystem::temp_directory_path() / "hwnas_test_train_and_report";
+    std::filesystem::remove_all(dir);
+    const nlohmann::json arch = {{"name", "small"}};
+    const nlohmann::json r = train_and_report(*net, halves(64, 5), halves(32, 6), quick_recipe(), dir, 123.0, arch, 1);
+    CHECK(num_threads() == 2);
+    CHECK(r["latency"]["threads"] == 1);
+    CHECK(r["latency_ms"].get<double>() > 0);
+    CHECK(r["macs"].get<double>() == 123.0);
+    CHECK(r["params"].get<long long>() == net->num_parameters());
+    CHECK(r["epochs"] == 3);
+    CHECK(r["architecture"] == arch);
+    CHECK(r["test_accuracy"].get<double>() > 0.5);  // the task is separable
+    CHECK(std::filesystem::exists(dir / "epochs.csv"));
+    CHECK(read_json((dir / "architecture.json").string()) == arch);
+    std::filesystem::remove_all(dir);
+    set_num_threads(before);
 }
 
 }  // namespace test_train

@@ -47,7 +47,12 @@ inline nlohmann::json train_and_report(module& net, const dataset& train, const 
     const timing lat = [&] {
         no_grad guard;
         const var x(tensor::zeros({1, train.height(), train.width(), train.channels()}));
-        return measure([&] { net.forward(x); }, 10, 50);
+        try {
+            return measure([&] { net.forward(x); }, 10, 50);
+        } catch (...) {
+            set_num_threads(training_threads);  // the caller's count, also when the measurement fails
+            throw;
+        }
     }();
     set_num_threads(training_threads);
     const machine_info machine = describe_machine();
