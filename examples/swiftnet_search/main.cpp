@@ -335,10 +335,7 @@ struct one_shot_scorer {
     gram_run& g;
     dataset val;
     checkpoint kept;
-    one_shot_scorer(const job& j, gram_run& run)
-        : g(run), val(j.search_a.first(std::min<index_t>(500, j.search_a.size()))) {
-        save_state(kept, g.net);
-    }
+    one_shot_scorer(const job& j, gram_run& run) : g(run), val(j.search_a.first(500)) { save_state(kept, g.net); }
     double operator()(const architecture& a) {
         g.net.set_architecture(a);
         return evaluate(g.net, val, 500, std::nullopt, true).accuracy;
