@@ -94,27 +94,37 @@ void max_pool2d_forward(const float* x, const pool_geometry& g, float* y, std::i
     });
 }
 
+// The backward passes' walk over input rows [lo, hi) of gx: each row is
+// zeroed, then body(gr, kh, r, oh) runs for every window row kh at which an
+// output row oh (r = n * ho + oh over the batch) reads it, kh in order.
+template <class Body>
+void for_gather_rows(const pool_geometry& g, float* gx, index_t lo, index_t hi, Body&& body) {
+    const index_t row_in = g.w * g.c;
+    for (index_t row = lo; row < hi; ++row) {
+        const index_t n = row / g.h, ih = row % g.h;
+        float* __restrict gr = gx + row * row_in;
+        std::fill(gr, gr + row_in, 0.0f);
+        for (index_t kh = 0; kh < g.kernel; ++kh) {
+            const index_t oh = g.output_row(ih, kh);
+            if (oh >= 0) body(gr, kh, n * g.ho + oh, oh);
+        }
+    }
+}
+
 // gx = sum of gy over the windows whose argmax is this element.
 inline void max_pool2d_backward(const float* gy, const std::int32_t* arg, const pool_geometry& g, float* gx) {
-    const index_t C = g.c, row_out = g.wo * C, row_in = g.w * C;
-    for_rows(g.n * g.h, row_in * g.kernel, [=, &g](index_t lo, index_t hi) {
-        for (index_t row = lo; row < hi; ++row) {
-            const index_t n = row / g.h, ih = row % g.h;
-            float* __restrict gr = gx + row * row_in;
-            std::fill(gr, gr + row_in, 0.0f);
-            for (index_t kh = 0; kh < g.kernel; ++kh) {
-                const index_t oh = g.output_row(ih, kh);
-                if (oh < 0) continue;
-                const float* __restrict gyr = gy + (n * g.ho + oh) * row_out;
-                const std::int32_t* __restrict ar = arg + (n * g.ho + oh) * row_out;
-                for (index_t kw = 0; kw < g.kernel; ++kw) {
-                    const auto idx = static_cast<std::int32_t>(kh * g.kernel + kw);
-                    g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
-                        for (index_t j = 0; j < len; ++j) gr[i + j] += ar[o + j] == idx ? gyr[o + j] : 0.0f;
-                    });
-                }
+    const index_t row_out = g.wo * g.c;
+    for_rows(g.n * g.h, g.w * g.c * g.kernel, [=, &g](index_t lo, index_t hi) {
+        for_gather_rows(g, gx, lo, hi, [&](float* __restrict gr, index_t kh, index_t r, index_t) {
+            const float* __restrict gyr = gy + r * row_out;
+            const std::int32_t* __restrict ar = arg + r * row_out;
+            for (index_t kw = 0; kw < g.kernel; ++kw) {
+                const auto idx = static_cast<std::int32_t>(kh * g.kernel + kw);
+                g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
+                    for (index_t j = 0; j < len; ++j) gr[i + j] += ar[o + j] == idx ? gyr[o + j] : 0.0f;
+                });
             }
-        }
+        });
     });
 }
 
@@ -145,28 +155,21 @@ inline void avg_pool2d_forward(const float* x, const pool_geometry& g, bool coun
 
 // gx = sum of gy / divisor over the windows that cover this element.
 inline void avg_pool2d_backward(const float* gy, const pool_geometry& g, bool count_include_pad, float* gx) {
-    const index_t C = g.c, row_out = g.wo * C, row_in = g.w * C;
-    for_rows(g.n * g.h, row_in * g.kernel, [=, &g](index_t lo, index_t hi) {
+    const index_t C = g.c, row_out = g.wo * C;
+    for_rows(g.n * g.h, g.w * C * g.kernel, [=, &g](index_t lo, index_t hi) {
         std::vector<float> scaled(static_cast<std::size_t>(row_out));  // gy / divisor of one output row
         float* __restrict sr = scaled.data();
-        for (index_t row = lo; row < hi; ++row) {
-            const index_t n = row / g.h, ih = row % g.h;
-            float* __restrict gr = gx + row * row_in;
-            std::fill(gr, gr + row_in, 0.0f);
-            for (index_t kh = 0; kh < g.kernel; ++kh) {
-                const index_t oh = g.output_row(ih, kh);
-                if (oh < 0) continue;
-                const float* __restrict gyr = gy + (n * g.ho + oh) * row_out;
-                for (index_t ow = 0; ow < g.wo; ++ow) {
-                    const float inv = 1.0f / static_cast<float>(g.divisor(oh, ow, count_include_pad));
-                    for (index_t c = 0; c < C; ++c) sr[ow * C + c] = gyr[ow * C + c] * inv;
-                }
-                for (index_t kw = 0; kw < g.kernel; ++kw)
-                    g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
-                        for (index_t j = 0; j < len; ++j) gr[i + j] += sr[o + j];
-                    });
+        for_gather_rows(g, gx, lo, hi, [&](float* __restrict gr, index_t, index_t r, index_t oh) {
+            const float* __restrict gyr = gy + r * row_out;
+            for (index_t ow = 0; ow < g.wo; ++ow) {
+                const float inv = 1.0f / static_cast<float>(g.divisor(oh, ow, count_include_pad));
+                for (index_t c = 0; c < C; ++c) sr[ow * C + c] = gyr[ow * C + c] * inv;
             }
-        }
+            for (index_t kw = 0; kw < g.kernel; ++kw)
+                g.for_column_runs(kw, [&](index_t o, index_t i, index_t len) {
+                    for (index_t j = 0; j < len; ++j) gr[i + j] += sr[o + j];
+                });
+        });
     });
 }
 
