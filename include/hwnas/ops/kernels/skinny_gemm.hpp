@@ -4,7 +4,7 @@
 // convolution (k = 16..32, m = batch x pixels). On these shapes OpenBLAS
 // copies the tall operand into its packed layout (a whole extra pass over
 // it) and, for beta = 0, zeroes C first (another); here each row of A is read
-// once and each row of C written once, with B held in L1. Row tiles of 4
+// once and each row of C written once, with B held in L1. Row tiles of 6
 // share every load of B; per element the sum runs over k in order, so results
 // do not depend on how rows are split across threads.
 #include <algorithm>
@@ -25,10 +25,14 @@ inline bool skinny_gemm_fits(std::int64_t n, std::int64_t k) { return k <= 32 &&
 
 namespace detail {
 
-// Rows per tile: four rows share every load of B.
-inline constexpr int skinny_rows_per_tile = 4;
+// Rows per tile: six rows share every load of B. With 16-column tiles that
+// is 12 accumulators (+ 2 B vectors + 1 broadcast: 15 of the 16 AVX
+// registers), enough independent FMA chains to hide their latency; with 4
+// rows (8 accumulators) the batch-1 expand convs ran at 61-67 GFLOP/s, 0.65x
+// OpenBLAS, and at 96-105 with 6 (hwnas_bench pointwise_expand, session 10).
+inline constexpr int skinny_rows_per_tile = 6;
 
-// Rows [0, 4) x columns [0, 8V) of C from a (row stride lda) and b (row stride ldb).
+// Rows [0, R) x columns [0, 8V) of C from a (row stride lda) and b (row stride ldb).
 template <int V>
 inline void skinny_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k,
                         bool accumulate, float* c, std::int64_t ldc) {
@@ -53,7 +57,7 @@ inline void skinny_tile(const float* a, std::int64_t lda, const float* b, std::i
         for (int v = 0; v < V; ++v) store(c + r * ldc + 8 * v, acc[r][v]);
 }
 
-// Rows [0, 4) of C: column tiles of 16, then 8 (n is a multiple of 8).
+// Rows [0, R) of C: column tiles of 16, then 8 (n is a multiple of 8).
 inline void skinny_rows(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t n,
                         std::int64_t k, bool accumulate, float* c, std::int64_t ldc) {
     std::int64_t j = 0;
@@ -64,7 +68,7 @@ inline void skinny_rows(const float* a, std::int64_t lda, const float* b, std::i
 }  // namespace detail
 
 // Rows [r0, r1) of C = A * B (accumulate: C += A * B); n a multiple of 8.
-// Every row goes through the same 4-row code, the last few through a
+// Every row goes through the same R-row code, the last few through a
 // zero-padded copy: the compiler contracts multiply-adds into FMAs
 // differently in other tile shapes, and a row's bits would then depend on
 // where a thread's rows begin.
