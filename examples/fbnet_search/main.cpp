@@ -55,13 +55,12 @@ nlohmann::json compare_to_random(const search_space& space, std::vector<nlohmann
         nets.push_back(derive_network(space, archs.back(), init));
         ms.push_back(nets.back().get());
     }
-    const int train_threads = num_threads();
-    set_num_threads(threads);
     fmt::print(stderr, "fbnet_search: measuring {} networks together ({} thread{})\n", ms.size(), threads,
                threads == 1 ? "" : "s");
-    const std::vector<profile_result> t =
-        profile_modules_interleaved(ms, space.input_shape(), {.batch = 1, .warmup = 10, .runs = 50}, 20);
-    set_num_threads(train_threads);
+    const std::vector<profile_result> t = [&] {
+        const thread_count_scope measuring(threads);
+        return profile_modules_interleaved(ms, space.input_shape(), {.batch = 1, .warmup = 10, .runs = 50}, 20);
+    }();
     std::string csv = "name,test_accuracy,latency_ms,latency_p10_ms,latency_p90_ms,macs,params,architecture\n";
     for (std::size_t i = 0; i < rows.size(); ++i) {
         nlohmann::json& r = rows[i];

@@ -37,14 +37,13 @@ struct sweep {
 };
 
 json stage_profile(const sweep& s) {
-    set_num_threads(s.latency_threads);
+    const thread_count_scope threads(s.latency_threads);
     lut_options o;
     o.profile = s.profile;
     rng gen(s.seed ^ 0xca1ULL);
     const calibrated_lut c = build_calibrated_lut(s.space, o, gen, 16, 8, [](std::size_t done, std::size_t total) {
         if (done % 20 == 0 || done == total) fmt::print(stderr, "[profile] {}/{} measurements\n", done, total);
     });
-    set_num_threads(s.threads);
     save_lut(c.fitted, (s.out / "lut.csv").string());
     return {{"table_check",
              {{"architectures", c.check_measured.size()}, {"mape", mape(c.check_measured, c.check_predicted)},
@@ -161,9 +160,10 @@ int run(int argc, char** argv) {
     for (const auto& r : rows) nets.push_back(derive_network(s.space, architecture_from_json(s.space, r["architecture"]), init));
     std::vector<module*> ms;
     for (auto& n : nets) ms.push_back(n.get());
-    set_num_threads(s.latency_threads);
-    const std::vector<profile_result> t = profile_modules_interleaved(ms, s.space.input_shape(), s.profile, 20);
-    set_num_threads(s.threads);
+    const std::vector<profile_result> t = [&] {
+        const thread_count_scope threads(s.latency_threads);
+        return profile_modules_interleaved(ms, s.space.input_shape(), s.profile, 20);
+    }();
 
     csv_writer csv((s.out / "sweep.csv").string(), {"lambda", "test_accuracy", "latency_ms", "latency_p10_ms",
                                                      "latency_p90_ms", "predicted_latency_ms", "macs", "params",

@@ -52,10 +52,8 @@ struct job {
     // f() on the latency thread count, then back to the training threads.
     template <class F>
     auto measuring(F&& f) const {
-        set_num_threads(s.latency_threads);
-        auto r = f();
-        set_num_threads(s.threads);
-        return r;
+        const thread_count_scope threads(s.latency_threads);
+        return f();
     }
     // Median latency at batch 1 on the latency thread count.
     double latency_of(module& m) const {
@@ -128,7 +126,7 @@ struct job {
 // ---- stages ---------------------------------------------------------------
 
 json stage_profile(job& j) {
-    set_num_threads(j.s.latency_threads);
+    const thread_count_scope threads(j.s.latency_threads);
     lut_options o;
     o.profile = j.s.profile;
     rng gen(j.s.seed ^ 0xca1ULL);
@@ -140,7 +138,6 @@ json stage_profile(job& j) {
     save_lut(c.isolated, (j.s.out / "lut_isolated.csv").string());
     save_lut(c.fitted, (j.s.out / "lut.csv").string());
     const double base_ms = profile_module(*j.baseline_net, j.input(), j.s.profile).t.median_ms;
-    set_num_threads(j.s.threads);
     return {{"baseline_latency_ms", base_ms},
             {"budget_ms", j.s.budget_ms > 0 ? j.s.budget_ms : j.s.budget_fraction * base_ms},
             {"table_fixed_ms", c.isolated.fixed_ms},
@@ -637,20 +634,18 @@ json stage_blocks(job& j, gram_run& g) {
     o.samples = 80;
     o.seed = j.s.seed;
     o.profile = j.s.profile;
-    set_num_threads(j.s.latency_threads);
-    const block_profile bp = profile_blocks(
-        j.space,
-        [&](const architecture& a) {
-            set_num_threads(j.s.threads);
-            g.net.set_architecture(a);
-            const double acc = evaluate(g.net, val, 500, std::nullopt).accuracy;
-            set_num_threads(j.s.latency_threads);
-            return acc;
-        },
-        o, [](std::size_t done, std::size_t total) {
-            if (done % 10 == 0) fmt::print(stderr, "[blocks] {}/{} networks measured\n", done, total);
-        });
-    set_num_threads(j.s.threads);
+    const block_profile bp = j.measuring([&] {
+        return profile_blocks(
+            j.space,
+            [&](const architecture& a) {
+                const thread_count_scope training(j.s.threads);  // accuracy on the training threads
+                g.net.set_architecture(a);
+                return evaluate(g.net, val, 500, std::nullopt).accuracy;
+            },
+            o, [](std::size_t done, std::size_t total) {
+                if (done % 10 == 0) fmt::print(stderr, "[blocks] {}/{} networks measured\n", done, total);
+            });
+    });
     const candidate_reduction red = reduce_candidates(bp.latency, bp.accuracy_effects, {.latency_z = 2.0});
     const restricted_space reduced = restrict_candidates(j.space, red.allowed);
     csv_writer out((j.s.out / "block_effects.csv").string(),

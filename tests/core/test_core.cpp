@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <vector>
 
 #include <hwnas/core/parallel.hpp>
@@ -40,6 +41,30 @@ TEST_CASE("parallel_for covers the range once, with fixed chunks, at any thread 
     CHECK_THROWS_AS(parallel_for(0, 10, [](std::int64_t, std::int64_t) { throw config_error("inner"); }),
                     config_error);
     set_num_threads(2);
+}
+
+TEST_CASE("thread_count_scope gives back the count it found, also when left by an exception") {
+    set_num_threads(2);
+    {
+        const thread_count_scope one(1);
+        CHECK(num_threads() == 1);
+        {
+            const thread_count_scope keep(0);  // 0: the current count
+            CHECK(num_threads() == 1);
+        }
+        CHECK(num_threads() == 1);
+    }
+    CHECK(num_threads() == 2);
+    CHECK_THROWS_AS(([] {
+                        const thread_count_scope three(3);
+                        CHECK(num_threads() == 3);
+                        throw std::runtime_error("measurement failed");
+                    }()),
+                    std::runtime_error);
+    CHECK(num_threads() == 2);
+    std::atomic<int> sum{0};
+    parallel_for(0, 100, [&](std::int64_t lo, std::int64_t hi) { sum += static_cast<int>(hi - lo); });
+    CHECK(sum == 100);  // the pool still runs its tasks after the switches
 }
 
 }  // namespace test_core

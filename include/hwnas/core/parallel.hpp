@@ -30,10 +30,16 @@ public:
 
     int size() const { return size_; }
 
+    // size_ counts the threads that did start, so a pool whose resize threw
+    // (a thread could not be created) still runs its tasks instead of waiting
+    // for workers that do not exist.
     void resize(int n) {
         stop_workers();
-        size_ = n;
-        for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, g = generation_] { worker_loop(i, g); });
+        size_ = 1;
+        for (int i = 1; i < n; ++i) {
+            workers_.emplace_back([this, i, g = generation_] { worker_loop(i, g); });
+            size_ = i + 1;
+        }
     }
 
     // Runs task(t) for t in [0, size()) on size() threads (the caller is thread 0).
@@ -126,6 +132,27 @@ inline void set_num_threads(int n) {
     require(n >= 1 && n <= 1024, "set_num_threads: got {} threads, expected 1..1024", n);
     if (n != num_threads()) detail::thread_pool::instance().resize(n);
 }
+
+// Runs on n threads (n <= 0: the current count) until the scope ends, then
+// gives back the count it found, also when the scope is left by an exception.
+class thread_count_scope {
+public:
+    explicit thread_count_scope(int n) : before_(num_threads()) {
+        if (n > 0) set_num_threads(n);
+    }
+    ~thread_count_scope() {
+        try {
+            set_num_threads(before_);
+        } catch (...) {
+            // Threads could not be started again: the pool keeps running on those that did.
+        }
+    }
+    thread_count_scope(const thread_count_scope&) = delete;
+    thread_count_scope& operator=(const thread_count_scope&) = delete;
+
+private:
+    int before_;
+};
 
 // Calls f(lo, hi) on disjoint chunks covering [begin, end), one chunk per
 // thread, with chunk boundaries fixed by (begin, end, num_threads()).

@@ -42,19 +42,12 @@ inline nlohmann::json train_and_report(module& net, const dataset& train, const 
     const train_result res = train_classifier(net, train, test, recipe, hooks);
     write_file_atomically(dir / "epochs.csv", epochs_csv(res.history));
     net.eval();
-    const int training_threads = num_threads();
-    if (latency_threads > 0) set_num_threads(latency_threads);
     const timing lat = [&] {
+        const thread_count_scope threads(latency_threads);
         no_grad guard;
         const var x(tensor::zeros({1, train.height(), train.width(), train.channels()}));
-        try {
-            return measure([&] { net.forward(x); }, 10, 50);
-        } catch (...) {
-            set_num_threads(training_threads);  // the caller's count, also when the measurement fails
-            throw;
-        }
+        return measure([&] { net.forward(x); }, 10, 50);
     }();
-    set_num_threads(training_threads);
     const machine_info machine = describe_machine();
     write_file_atomically(dir / "architecture.json", arch.dump(2));
     return {{"test_accuracy", res.test_accuracy},
