@@ -91,6 +91,37 @@ TEST_CASE("a growing latency weight lowers the derived architecture's cost") {
     CHECK(heavy_expected < free_expected);
 }
 
+TEST_CASE("with a budget the hinged latency term stops pushing at the budget") {
+    const search_space s = tiny_dag(3);
+    const cost_table cost = tiny_cost(s);
+    // E[LAT] starts above it: 1 + (1/2 + 3/4 + 7/8) x 2.5 = 6.3 ms (p_uv = 1/2, uniform ops)
+    const double budget = 5.0;
+    auto expected_after = [&](bool hinge) {
+        supernet net(s, {.seed = 11});
+        gram_options o = quick(8, 1.0f);
+        o.budget = budget;
+        o.latency_hinge = hinge;
+        gram_searcher g(net, weight_split(), arch_split(), &cost, o);
+        const double start = g.expected_cost();
+        double lowest = start;
+        g.run({.stop_after = [&](std::int64_t) {
+            lowest = std::min(lowest, g.expected_cost());
+            return false;
+        }});
+        return std::tuple{start, lowest, g.expected_cost()};
+    };
+    const auto [start, plain_lowest, plain_end] = expected_after(false);
+    const auto [hinge_start, hinge_lowest, hinge_end] = expected_after(true);
+    INFO("E[LAT] from ", start, ": plain term ends at ", plain_end, " (lowest ", plain_lowest, "), hinged at ",
+         hinge_end, " (lowest ", hinge_lowest, "), budget ", budget);
+    REQUIRE(start > budget);
+    CHECK(hinge_start == start);
+    CHECK(plain_end < 0.7 * budget);  // the plain term goes on below the budget
+    CHECK(hinge_lowest > 0.9 * budget);  // the hinge stops within about one Adam step of it
+    CHECK(hinge_end < 1.1 * budget);     // and pushes back down from above it
+    CHECK(hinge_end > plain_end);
+}
+
 TEST_CASE("with a budget every gibbs sample stays within it once inside") {
     const search_space s = tiny_dag(3);
     const cost_table cost = tiny_cost(s);
