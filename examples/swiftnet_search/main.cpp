@@ -342,30 +342,6 @@ struct one_shot_scorer {
     void restore() { load_state(kept, g.net); }
 };
 
-// The derive stage's pick among samples scored by one-shot accuracy on n
-// images: of those within one standard error (binomial, sqrt(a (1 - a) / n))
-// of the best, the one the table predicts slowest, i.e. the one that uses most
-// of the budget. The best score alone is a coin flip among near-equals: on
-// 500 images the samples of a search sit at 0.91-0.93, 1.2 points of error
-// each, and picked 2.0 MMACs networks from samples up to 3.5 (seed 1, session
-// 10); trained for 15 epochs, larger networks of this space came closer to
-// the baseline (2.5-2.8 MMACs: -0.76 and -0.77 points; 1.95-2.2: -0.81 to
-// -1.11; session 9).
-std::size_t pick_within_one_shot_error(const std::vector<double>& acc, const std::vector<architecture>& samples,
-                                       const cost_table& cost, index_t n) {
-    if (acc.empty()) return 0;
-    const double best = *std::max_element(acc.begin(), acc.end());
-    const double tie = best - std::sqrt(best * (1 - best) / static_cast<double>(n));
-    std::size_t pick = 0;
-    double slowest = -1;
-    for (std::size_t i = 0; i < acc.size(); ++i) {
-        if (acc[i] < tie) continue;
-        const double t = cost.of(samples[i]);
-        if (t > slowest) slowest = t, pick = i;
-    }
-    return pick;
-}
-
 // Where pruning starts (algorithms.md 4.4 says: the most probable
 // architecture). The most probable architecture (every p_uv > 0.5, argmax
 // ops) is a denser graph than any sub-graph the search trained under the
@@ -375,7 +351,8 @@ std::size_t pick_within_one_shot_error(const std::vector<double>& acc, const std
 // chain continued for 64 sweeps (within the budget, as in the search), each
 // distinct sample scored by its one-shot accuracy (the supernet's weights,
 // batch-statistics BN, 500 held-out search images), picked by
-// pick_within_one_shot_error. When
+// costliest_within_score_error: the slowest by the table of those within a
+// standard error of the best score. When
 // that one measures over the budget (the table can be off for a network by
 // 1.25x, seed 1 of session 6), the chain is held to a lower table budget,
 // rescaled by measurement (fit_to_measured_budget), so the network is still a
@@ -405,12 +382,18 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
             d.mean += acc.back() / static_cast<double>(samples.size());
         }
         one_shot.restore();
-        const std::size_t pick = pick_within_one_shot_error(acc, samples, *j.cost, one_shot.val.size());
-        if (!samples.empty()) d.arch = samples[pick], d.one_shot = acc[pick];
+        std::vector<double> predicted;
+        for (const architecture& a : samples) predicted.push_back(j.cost->of(a));
+        std::size_t pick = 0;
+        if (!samples.empty()) {
+            pick = costliest_within_score_error(acc, predicted, one_shot.val.size());
+            d.arch = samples[pick];
+            d.one_shot = acc[pick];
+        }
         for (std::size_t i = 0; i < samples.size(); ++i)
             log.write_row({std::to_string(made.size()), csv_writer::cell(table_budget), std::to_string(i),
                            csv_writer::cell(acc[i]), csv_writer::cell(g.search.log_probability(samples[i])),
-                           csv_writer::cell(j.cost->of(samples[i])),
+                           csv_writer::cell(predicted[i]),
                            std::to_string(std::count(samples[i].edges.begin(), samples[i].edges.end(), 1)),
                            csv_writer::cell(static_cast<double>(network_cost(j.space, samples[i]).macs) / 1e6),
                            i == pick ? "1" : "0"});

@@ -205,6 +205,25 @@ TEST_CASE("darts cell derivation keeps the two strongest non-none edges per node
     CHECK(std::vector<int>(capped.choices.begin(), capped.choices.begin() + 5) == std::vector<int>{4, 4, 1, 0, 6});
 }
 
+TEST_CASE("costliest_within_score_error takes the costliest candidate within a standard error of the best") {
+    // Best 0.9 on 100 examples: standard error 0.03, so 0.87 and above tie with it.
+    const std::vector<double> acc{0.90, 0.88, 0.87, 0.86, 0.70}, cost{1.0, 3.0, 2.0, 9.0, 8.0};
+    CHECK(costliest_within_score_error(acc, cost, 100) == 1);
+    CHECK(costliest_within_score_error(acc, cost, 1000000) == 0);  // error ~0: the best score alone
+    CHECK(costliest_within_score_error(acc, cost, 4) == 3);        // error 0.15: all but the last
+    const std::vector<double> one{0.5}, free{0.0};
+    CHECK(costliest_within_score_error(one, free, 10) == 0);
+    CHECK_THROWS_WITH_AS(costliest_within_score_error(acc, one, 100),
+                         "costliest_within_score_error: 5 scores, 1 costs, 100 examples; expected as many costs as "
+                         "scores (at least one) and n > 0",
+                         config_error);
+    const std::vector<double> bad{0.5, 1.5};
+    CHECK_THROWS_WITH_AS(costliest_within_score_error(bad, std::vector<double>{1.0, 2.0}, 100),
+                         "costliest_within_score_error: candidate 1 has accuracy 1.5 and cost 2, expected an accuracy "
+                         "in [0, 1] and a finite cost",
+                         config_error);
+}
+
 TEST_CASE("most_probable_within finds the most probable architecture that fits, as exhaustive search does") {
     const search_space s = nb201_space({.input = {8, 8, 1}, .channels = 2, .cells_per_stage = 1});
     const std::size_t points = s.choice_points().size(), ops = s.choice_points()[0].candidates.size();
