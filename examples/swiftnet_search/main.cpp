@@ -374,7 +374,11 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
     std::vector<derivation> made;
     const auto derive_at = [&](double table_budget) {
         rng gen(j.s.seed ^ 0xd3e1ULL);
-        const std::vector<architecture> samples = g.search.draw_samples(64, gen, table_budget);
+        // The chain lets a sample exceed its budget by the search's slack; the
+        // pick, the costliest, would then always come from that margin, and a
+        // lower budget after a pick measured over would only move the margin.
+        std::vector<architecture> samples = g.search.draw_samples(64, gen, table_budget);
+        std::erase_if(samples, [&](const architecture& a) { return j.cost->of(a) > table_budget; });
         derivation d{{}, table_budget, -1, 0, samples.size()};
         std::vector<double> acc;
         for (const architecture& a : samples) {
@@ -403,16 +407,14 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
                    d.mean, d.samples ? j.cost->of(d.arch) : 0.0);
         return d;
     };
-    // Samples may exceed their table budget by the search's slack: after one
-    // measured over, the next table budget is held below what lets it in,
-    // or the chain would pick it again.
-    const double slack = g.search.gram_settings().slack;
+    // After a pick measured over, the next table budget is held below it, or
+    // the same pick would come again.
     double last_predicted = 0;
     const budget_fit f = fit_to_measured_budget(
         j, "derive", budget_ms,
         [&](double target) {
             double t = std::min(target, search_budget_ms);
-            if (target < last_predicted) t = std::min(t, 0.999 * last_predicted / (1 + slack));  // the last was over
+            if (target < last_predicted) t = std::min(t, 0.999 * last_predicted);  // the last was over
             derivation d = derive_at(t);
             const bool floor = d.samples == 0;  // the chain never got within t
             if (floor) {
