@@ -377,8 +377,14 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
         // The chain lets a sample exceed its budget by the search's slack; the
         // pick, the costliest, would then always come from that margin, and a
         // lower budget after a pick measured over would only move the margin.
-        std::vector<architecture> samples = g.search.draw_samples(64, gen, table_budget);
-        std::erase_if(samples, [&](const architecture& a) { return j.cost->of(a) > table_budget; });
+        std::vector<architecture> samples;
+        std::vector<double> predicted;
+        for (architecture& a : g.search.draw_samples(64, gen, table_budget)) {
+            const double c = j.cost->of(a);
+            if (c > table_budget) continue;
+            samples.push_back(std::move(a));
+            predicted.push_back(c);
+        }
         derivation d{{}, table_budget, -1, 0, samples.size()};
         std::vector<double> acc;
         for (const architecture& a : samples) {
@@ -386,8 +392,6 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
             d.mean += acc.back() / static_cast<double>(samples.size());
         }
         one_shot.restore();
-        std::vector<double> predicted;
-        for (const architecture& a : samples) predicted.push_back(j.cost->of(a));
         std::size_t pick = 0;
         if (!samples.empty()) {
             pick = costliest_within_score_error(acc, predicted, one_shot.val.size());
@@ -404,7 +408,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
         fmt::print(stderr, "[derive] table budget {:.3f} ms: {} distinct Gibbs samples; picked one-shot accuracy "
                    "{:.4f} (best {:.4f}, mean {:.4f}), predicted {:.3f} ms\n",
                    table_budget, samples.size(), d.one_shot, acc.empty() ? 0.0 : *std::max_element(acc.begin(), acc.end()),
-                   d.mean, d.samples ? j.cost->of(d.arch) : 0.0);
+                   d.mean, d.samples ? predicted[pick] : 0.0);
         return d;
     };
     // After a pick measured over, the next table budget is held below it, or
