@@ -63,7 +63,7 @@ struct conv_bn_act_options {
 // conv2d (HWIO weight [k, k, cin/groups, cout], no bias) -> batch_norm with
 // the activation fused. Weight: Kaiming normal, fan_out, ReLU gain (as
 // torchvision's MobileNets); gamma 1, beta 0; running mean 0, variance 1.
-class conv_bn_act : public module {
+class conv_bn_act : public module, public running_stats_layer {
 public:
     conv_bn_act(index_t in_channels, index_t out_channels, index_t kernel, rng& gen,
                 const conv_bn_act_options& o = {})
@@ -109,6 +109,8 @@ public:
     const conv2d_params& conv_params() const { return params_; }
     activation act() const { return o_.act; }
     const conv_bn_act_options& options() const { return o_; }
+    float running_momentum() const override { return o_.bn_momentum; }
+    void set_running_momentum(float momentum) override { o_.bn_momentum = momentum; }
 
 private:
     conv_bn_act_options o_;

@@ -200,4 +200,15 @@ private:
     bool training_ = true;
 };
 
+// A layer that keeps running statistics, updated in training mode as
+// running = (1 - momentum) * running + momentum * batch statistic (batch
+// norm). recalibrate_batch_norm (nn/batch_norm_calibration.hpp) sets the
+// momentum to make that update an exact average over batches.
+class running_stats_layer {
+public:
+    virtual ~running_stats_layer() = default;
+    virtual float running_momentum() const = 0;
+    virtual void set_running_momentum(float momentum) = 0;
+};
+
 }  // namespace hwnas

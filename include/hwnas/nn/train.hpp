@@ -17,6 +17,7 @@
 #include "hwnas/data/loader.hpp"
 #include "hwnas/io/checkpoint.hpp"
 #include "hwnas/io/progress.hpp"
+#include "hwnas/nn/batch_norm_calibration.hpp"
 #include "hwnas/nn/lr_schedule.hpp"
 #include "hwnas/nn/module.hpp"
 #include "hwnas/nn/optimizer.hpp"
@@ -39,6 +40,10 @@ struct train_recipe {
     bool normalize = true;  // per-channel mean/std of the training set
     std::uint64_t seed = 0;
     index_t eval_batch_size = 500;
+    // > 0: before each evaluation, the batch-norm running statistics are
+    // re-estimated on the first this-many training images
+    // (nn/batch_norm_calibration.hpp); 0: the running averages as trained.
+    index_t bn_calibration_images = 0;
 };
 
 struct epoch_record {
@@ -145,6 +150,10 @@ inline train_result train_classifier(module& model, const dataset& train_set, co
     require(hooks.checkpoint_every >= 1, "train_classifier: checkpoint_every is {}, expected >= 1",
             hooks.checkpoint_every);
     require(!train_set.empty() && !test_set.empty(), "train_classifier: the training or test set is empty");
+    require(r.bn_calibration_images == 0 || r.bn_calibration_images >= r.batch_size,
+            "train_classifier: bn_calibration_images is {}, expected 0 (off) or at least one batch ({})",
+            r.bn_calibration_images, r.batch_size);
+    const dataset calibration_set = train_set.first(r.bn_calibration_images);
     const std::optional<channel_stats> norm =
         r.normalize ? std::optional<channel_stats>(compute_channel_stats(train_set)) : std::nullopt;
     loader ld(train_set, {.batch_size = r.batch_size, .shuffle = true, .drop_last = true, .seed = r.seed,
@@ -209,6 +218,7 @@ inline train_result train_classifier(module& model, const dataset& train_set, co
 
             const bool epoch_done = b + 1 == steps_per_epoch;
             if (epoch_done) {
+                if (r.bn_calibration_images > 0) recalibrate_batch_norm(model, calibration_set, r.batch_size, norm);
                 const eval_result test = evaluate(model, test_set, r.eval_batch_size, norm);
                 epoch_record rec{epoch + 1,
                                  sums.loss / static_cast<double>(sums.seen),

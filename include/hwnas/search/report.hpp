@@ -59,6 +59,7 @@ inline nlohmann::json train_and_report(module& net, const dataset& train, const 
             {"train_seconds", res.train_seconds},
             {"epochs", recipe.epochs},
             {"seed", recipe.seed},
+            {"bn_calibration_images", recipe.bn_calibration_images},
             {"resumed", res.resumed},
             {"peak_rss_mb", peak_rss_mb()},
             {"machine",

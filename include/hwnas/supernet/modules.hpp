@@ -60,7 +60,7 @@ private:
 };
 
 // Batch norm over the channels with a fused activation.
-class bn_layer : public module {
+class bn_layer : public module, public running_stats_layer {
 public:
     explicit bn_layer(index_t channels, activation act = activation::none) : act_(act) {
         gamma_ = register_parameter("gamma", tensor::ones({channels}));
@@ -69,14 +69,17 @@ public:
         var_ = &register_buffer("running_var", tensor::ones({channels}));
     }
     var forward(const var& x) override {
-        return batch_norm(x, gamma_, beta_, *mean_, *var_, is_training(), 0.1f, 1e-5f, act_);
+        return batch_norm(x, gamma_, beta_, *mean_, *var_, is_training(), momentum_, 1e-5f, act_);
     }
     std::string type_name() const override { return "bn_layer"; }
+    float running_momentum() const override { return momentum_; }
+    void set_running_momentum(float momentum) override { momentum_ = momentum; }
     shape output_shape(const shape& in) const override { return in; }
     double macs(const shape&) const override { return 0; }
 
 private:
     activation act_;
+    float momentum_ = 0.1f;
     var gamma_, beta_;
     tensor *mean_, *var_;
 };
