@@ -33,6 +33,8 @@ int run(int argc, char** argv) {
         .option("threads", "2", "threads for training")
         .option("latency-threads", "1", "threads for the batch-1 latency measurement")
         .option("train-samples", "0", "use only the first N training images (0: all 60000)")
+        .option("bn-calibration", "0",
+                "re-estimate batch-norm statistics on this many training images before each evaluation (0: off)")
         .option("data", default_fashion_mnist_dir(), "Fashion-MNIST directory");
     if (!args.parse(argc, argv)) {
         std::fputs(args.usage().c_str(), stdout);
@@ -51,6 +53,7 @@ int run(int argc, char** argv) {
     recipe.lr = static_cast<float>(args.real("lr"));
     recipe.weight_decay = static_cast<float>(args.real("weight-decay"));
     recipe.seed = static_cast<std::uint64_t>(args.integer("seed"));
+    recipe.bn_calibration_images = args.integer("bn-calibration");
 
     rng init(recipe.seed);
     std::shared_ptr<module> net;
