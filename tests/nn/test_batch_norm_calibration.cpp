@@ -115,7 +115,9 @@ TEST_CASE("train_classifier evaluates with statistics recalibrated on the first 
     r.augment = {};
     r.normalize = false;
     r.bn_calibration_images = 16;
-    const train_result res = train_classifier(net, train, test, r, {.progress = false});
+    train_hooks quiet;
+    quiet.progress = false;
+    const train_result res = train_classifier(net, train, test, r, quiet);
     REQUIRE(res.finished);
     // The last epoch's evaluation used these statistics: recalibrating again on those images changes nothing.
     const tensor mean = net.named_buffers()[0].value.clone(), variance = net.named_buffers()[1].value.clone();
@@ -125,7 +127,7 @@ TEST_CASE("train_classifier evaluates with statistics recalibrated on the first 
     CHECK(evaluate(net, test, 16, std::nullopt).accuracy == doctest::Approx(res.test_accuracy));
 
     r.bn_calibration_images = 5;  // not a full batch
-    CHECK_THROWS_WITH_AS(train_classifier(net, train, test, r, {.progress = false}),
+    CHECK_THROWS_WITH_AS(train_classifier(net, train, test, r, quiet),
                          doctest::Contains("bn_calibration_images is 5"), hwnas::error);
 }
 
