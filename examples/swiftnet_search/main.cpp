@@ -380,20 +380,20 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
         // The chain lets a sample exceed its budget by the search's slack; the
         // pick, the costliest, would then always come from that margin, and a
         // lower budget after a pick measured over would only move the margin.
-        std::vector<architecture> samples, over;
+        std::vector<architecture> samples;
         std::vector<double> predicted;
-        double cheapest_over = std::numeric_limits<double>::infinity();
+        std::optional<architecture> cheapest_over;
+        double cheapest_over_ms = std::numeric_limits<double>::infinity();
         for (architecture& a : g.search.draw_samples(64, gen, table_budget)) {
             const double c = j.cost->of(a);
             if (c > table_budget) {
-                if (c < cheapest_over) cheapest_over = c, over.assign(1, std::move(a));
+                if (c < cheapest_over_ms) cheapest_over_ms = c, cheapest_over = std::move(a);
                 continue;
             }
             samples.push_back(std::move(a));
             predicted.push_back(c);
         }
-        derivation d{{}, table_budget, -1, 0, samples.size(), {}};
-        if (samples.empty() && !over.empty()) d.cheapest_over = std::move(over.front());
+        derivation d{{}, table_budget, -1, 0, samples.size(), samples.empty() ? cheapest_over : std::nullopt};
         std::vector<double> acc;
         for (const architecture& a : samples) {
             acc.push_back(one_shot(a));
@@ -415,7 +415,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
                            i == pick ? "1" : "0"});
         if (samples.empty())
             fmt::print(stderr, "[derive] table budget {:.3f} ms: no Gibbs sample within it{}\n", table_budget,
-                       over.empty() ? std::string() : fmt::format("; the cheapest drawn predicts {:.3f} ms", cheapest_over));
+                       cheapest_over ? fmt::format("; the cheapest drawn predicts {:.3f} ms", cheapest_over_ms) : "");
         else
             fmt::print(stderr, "[derive] table budget {:.3f} ms: {} distinct Gibbs samples; picked one-shot accuracy "
                        "{:.4f} (best {:.4f}, mean {:.4f}), predicted {:.3f} ms\n",
