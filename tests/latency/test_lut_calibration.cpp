@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include <hwnas/latency/lut.hpp>
@@ -36,6 +37,13 @@ TEST_CASE("lut calibration recovers offset and scale and keeps dead DAG nodes fr
     const std::vector<double> two{1.0, 2.0};
     CHECK_THROWS_WITH_AS(fit_lut_calibration(l, s, same, two),
                          "fit_lut_calibration: the architectures' table latencies are all equal; cannot fit a scale",
+                         numeric_error);
+    // Growing measurements, but with an offset that makes the shared part (0.2 ms alone) negative: 5 x 0.2 - 1.2.
+    std::vector<double> noisy;
+    for (const architecture& a : archs) noisy.push_back(5.0 * table.of(a) - 1.2);
+    REQUIRE(*std::min_element(noisy.begin(), noisy.end()) > 0);
+    CHECK_THROWS_WITH_AS(fit_lut_calibration(l, s, archs, noisy), doctest::Contains("shares -0.2000 ms (0.2000 ms "
+                                                                                     "measured alone), expected > 0"),
                          numeric_error);
 }
 

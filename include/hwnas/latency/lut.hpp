@@ -313,6 +313,14 @@ inline lut_calibration fit_lut_calibration(const latency_lut& l, const search_sp
     c.offset_ms = (sy - c.scale * sx) / n;
     require<numeric_error>(c.scale > 0, "fit_lut_calibration: fitted scale {} is not positive (measurements do not grow "
                                         "with the table)", c.scale);
+    // Clean fits here have offsets of -0.02 ms and scales of 1.06-1.10, so the
+    // shared part stays near 0.065 ms; a noisy one (5 runs on a busy machine:
+    // -1.23 ms + 6.4x) made it negative and predicted -0.009 ms for networks
+    // that measured 0.18 ms.
+    const double shared = c.offset_ms + c.scale * l.fixed_ms;
+    require<numeric_error>(shared > 0, "fit_lut_calibration: the fit ({:.4f} ms + {:.3f} x) gives the part every network "
+                           "shares {:.4f} ms ({:.4f} ms measured alone), expected > 0: the measurements are too noisy "
+                           "for the table (more runs, or an idle machine)", c.offset_ms, c.scale, shared, l.fixed_ms);
     return c;
 }
 
