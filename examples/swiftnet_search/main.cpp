@@ -372,7 +372,6 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
         architecture arch;
         double table_budget = 0, one_shot = 0, mean = 0;
         std::size_t samples = 0;
-        std::optional<architecture> cheapest_over;  // with no sample within the budget: the cheapest drawn
     };
     std::vector<derivation> made;
     const auto derive_at = [&](double table_budget) {
@@ -393,7 +392,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
             samples.push_back(std::move(a));
             predicted.push_back(c);
         }
-        derivation d{{}, table_budget, -1, 0, samples.size(), samples.empty() ? cheapest_over : std::nullopt};
+        derivation d{{}, table_budget, -1, 0, samples.size()};
         std::vector<double> acc;
         for (const architecture& a : samples) {
             acc.push_back(one_shot(a));
@@ -413,10 +412,20 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
                            std::to_string(std::count(samples[i].edges.begin(), samples[i].edges.end(), 1)),
                            csv_writer::cell(static_cast<double>(network_cost(j.space, samples[i]).macs) / 1e6),
                            i == pick ? "1" : "0"});
-        if (samples.empty())
-            fmt::print(stderr, "[derive] table budget {:.3f} ms: no Gibbs sample within it{}\n", table_budget,
-                       cheapest_over ? fmt::format("; the cheapest drawn predicts {:.3f} ms", cheapest_over_ms) : "");
-        else
+        if (samples.empty() && made.empty()) {
+            // A search too short to pull the chain under its budget (--quick on a
+            // loaded machine): the cheapest sample of its slack, or else the most
+            // probable architecture (algorithms.md 4.4's start), which pruning
+            // takes to the budget if it measures over. (With an earlier attempt,
+            // the caller falls back to that one instead.)
+            d.arch = cheapest_over ? std::move(*cheapest_over) : g.search.derived_architecture();
+            fmt::print(stderr, "[derive] table budget {:.3f} ms: no Gibbs sample within it; taking {} ({:.3f} ms by "
+                       "the table)\n", table_budget,
+                       cheapest_over ? "the cheapest sample of the chain's slack" : "the most probable architecture",
+                       j.cost->of(d.arch));
+        } else if (samples.empty()) {
+            fmt::print(stderr, "[derive] table budget {:.3f} ms: no Gibbs sample within it\n", table_budget);
+        } else
             fmt::print(stderr, "[derive] table budget {:.3f} ms: {} distinct Gibbs samples; picked one-shot accuracy "
                        "{:.4f} (best {:.4f}, mean {:.4f}), predicted {:.3f} ms\n",
                        table_budget, samples.size(), d.one_shot, *std::max_element(acc.begin(), acc.end()), d.mean,
@@ -433,18 +442,7 @@ json stage_derive(job& j, gram_run& g, double search_budget_ms, double budget_ms
             if (target < last_predicted) t = std::min(t, 0.999 * last_predicted);  // the last was over
             derivation d = derive_at(t);
             const bool floor = d.samples == 0;  // the chain never got within t
-            if (floor && !made.empty()) {
-                d = made.front();
-            } else if (floor) {
-                // A search too short to pull the chain under its budget (--quick on a
-                // loaded machine): the cheapest sample of its slack, or else the most
-                // probable architecture (algorithms.md 4.4's start), which pruning
-                // takes to the budget if it measures over.
-                d.arch = d.cheapest_over ? *d.cheapest_over : g.search.derived_architecture();
-                fmt::print(stderr, "[derive] none within the table budget: {} ({:.3f} ms by the table)\n",
-                           d.cheapest_over ? "the cheapest sample of the chain's slack" : "the most probable architecture",
-                           j.cost->of(d.arch));
-            }
+            if (floor && !made.empty()) d = made.front();
             made.push_back(d);
             last_predicted = j.cost->of(d.arch);
             return fit_try{d.arch, last_predicted, floor, t >= search_budget_ms};
